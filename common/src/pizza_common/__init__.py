@@ -1,0 +1,1 @@
+"""What every pizza service shares: settings, structured logging, Kafka clients and Avro events."""

@@ -1,0 +1,129 @@
+"""Typed events to Confluent-framed Avro bytes and back, through the schema registry.
+
+The framing is Confluent's: a zero magic byte, the 4-byte schema id, then the Avro
+body. Services never register schemas: the contract is registered deliberately with
+``just schemas-register``, and encoding fails clearly if it was not.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
+from pizza_common.events import Event
+from pizza_common.schemas import load_schema_text, subject_for
+from pizza_common.settings import KafkaSettings
+
+
+class DecodeFailure(StrEnum):
+    """Why a record could not be turned into an event."""
+
+    EMPTY = "empty"
+    NOT_FRAMED = "not-confluent-framed"
+    UNKNOWN_SCHEMA = "unknown-schema"
+    MALFORMED = "malformed-avro"
+    INVALID = "invalid-event"
+    REGISTRY_UNAVAILABLE = "registry-unavailable"
+
+
+class EventDecodeError(Exception):
+    """A record's value is not a valid event of the expected topic."""
+
+    def __init__(self, topic: str, failure: DecodeFailure, detail: str) -> None:
+        super().__init__(f"cannot decode a record of {topic}: {failure.value}: {detail}")
+        self.topic = topic
+        self.failure = failure
+        self.detail = detail
+
+
+class EventEncodeError(Exception):
+    """An event could not be encoded (schema not registered, registry down, bad values)."""
+
+
+def registry_client(settings: KafkaSettings) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": settings.schema_registry_url})
+
+
+MAGIC_BYTE = 0
+_HEADER_SIZE = 5
+
+
+E = TypeVar("E", bound=Event)
+
+
+class AvroEventCodec(Generic[E]):
+    """Encodes and decodes one event type with the schema of its topic."""
+
+    def __init__(self, registry: SchemaRegistryClient, event_type: type[E]) -> None:
+        self._event_type = event_type
+        self._topic = event_type.TOPIC
+        self._context = SerializationContext(self._topic, MessageField.VALUE)
+        self._serializer = AvroSerializer(
+            registry,
+            load_schema_text(self._topic),
+            to_dict=_to_record,
+            conf={"auto.register.schemas": False, "use.latest.version": False},
+        )
+        self._deserializer = AvroDeserializer(registry)
+        self._subject = subject_for(self._topic)
+
+    @property
+    def topic(self) -> str:
+        return self._topic
+
+    def encode(self, event: E) -> bytes:
+        try:
+            data: bytes | None = self._serializer(event, self._context)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise EventEncodeError(
+                    f"the schema of {self._topic} is not registered under subject "
+                    f"{self._subject}; run `just schemas-register`"
+                ) from exc
+            raise EventEncodeError(f"schema registry error for {self._topic}: {exc}") from exc
+        except (SerializationError, ValueError, TypeError) as exc:
+            raise EventEncodeError(f"cannot encode {type(event).__name__}: {exc}") from exc
+        assert data is not None
+        return data
+
+    def decode(self, data: bytes | None) -> E:
+        if not data:
+            raise EventDecodeError(self._topic, DecodeFailure.EMPTY, "the record has no value")
+        if len(data) < _HEADER_SIZE or data[0] != MAGIC_BYTE:
+            raise EventDecodeError(
+                self._topic,
+                DecodeFailure.NOT_FRAMED,
+                "the value does not start with the Confluent magic byte and a schema id",
+            )
+        schema_id = int.from_bytes(data[1:_HEADER_SIZE], "big")
+        try:
+            record = self._deserializer(data, self._context)
+        except SchemaRegistryError as exc:
+            raise self._registry_failure(schema_id, exc) from exc
+        except (SerializationError, ValueError, TypeError, EOFError, IndexError) as exc:
+            raise EventDecodeError(self._topic, DecodeFailure.MALFORMED, str(exc)) from exc
+        if not isinstance(record, dict):
+            raise EventDecodeError(self._topic, DecodeFailure.INVALID, "the value is not a record")
+        # A record of another topic's schema decodes fine but lacks this event's fields.
+        try:
+            return self._event_type.from_record(record)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise EventDecodeError(self._topic, DecodeFailure.INVALID, repr(exc)) from exc
+
+    def _registry_failure(self, schema_id: int, exc: SchemaRegistryError) -> EventDecodeError:
+        if exc.http_status_code == 404:
+            return EventDecodeError(
+                self._topic,
+                DecodeFailure.UNKNOWN_SCHEMA,
+                f"schema id {schema_id} is not registered",
+            )
+        return EventDecodeError(self._topic, DecodeFailure.REGISTRY_UNAVAILABLE, str(exc))
+
+
+def _to_record(event: Event, _ctx: SerializationContext | None) -> dict[str, Any]:
+    return event.to_record()

@@ -1,0 +1,138 @@
+"""``pizza-infra``: start, stop and inspect the local Kafka and schema registry.
+
+Every command is idempotent and prints what it did; problems the user must fix exit 1
+with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.kafka_server import kafka_answers, kafka_process, start_kafka
+from pizza_infra.registry_server import registry_answers, registry_process, start_registry
+from pizza_infra.schema_registry import check_all, register_all
+from pizza_infra.topics import apply_topics, describe_topics, load_topics
+
+
+def up(settings: InfraSettings) -> int:
+    print(start_kafka(settings))
+    for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
+        print(f"  {change}")
+    print(start_registry(settings))
+    return 0
+
+
+def down(settings: InfraSettings) -> int:
+    # The registry first: it may still be talking to nothing, Kafka is what holds the data.
+    for process in (registry_process(settings), kafka_process(settings)):
+        print(f"{process.name}: {'stopped' if process.stop() else 'was not running'}")
+    return 0
+
+
+def status(settings: InfraSettings) -> int:
+    rows = [
+        ("kafka", kafka_process(settings).pid(), settings.bootstrap_servers, kafka_answers),
+        (
+            "registry",
+            registry_process(settings).pid(),
+            settings.schema_registry_url,
+            registry_answers,
+        ),
+    ]
+    healthy = True
+    for name, pid, address, answers in rows:
+        answering = answers(settings)
+        healthy &= answering
+        state = "up" if answering else ("starting or stuck" if pid else "down")
+        print(f"{name:<9} {state:<18} pid={pid or '-':<8} {address}")
+    return 0 if healthy else 1
+
+
+def topics(settings: InfraSettings) -> int:
+    specs = load_topics(settings)
+    print(f"{'topic':<20} {'partitions':>10} {'replicas':>8} {'records':>8}  end offsets")
+    for state in describe_topics(settings, [spec.name for spec in specs]):
+        offsets = " ".join(str(offset) for offset in state.end_offsets)
+        print(
+            f"{state.name:<20} {state.partitions:>10} {state.replication_factor:>8} "
+            f"{state.records:>8}  {offsets}"
+        )
+    return 0
+
+
+def topics_apply(settings: InfraSettings) -> int:
+    for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
+        print(change)
+    return 0
+
+
+def _registry(settings: InfraSettings) -> SchemaRegistryClient:
+    if not registry_answers(settings):
+        raise InfraError(
+            f"the schema registry does not answer at {settings.schema_registry_url}; "
+            "run `just infra-up`"
+        )
+    return SchemaRegistryClient({"url": settings.schema_registry_url})
+
+
+def schemas_register(settings: InfraSettings, directory: Path | None) -> int:
+    for entry in register_all(_registry(settings), directory):
+        print(f"{entry.subject:<22} version {entry.version:<3} id {entry.schema_id}")
+    return 0
+
+
+def schemas_check(settings: InfraSettings, directory: Path | None) -> int:
+    results = check_all(_registry(settings), directory)
+    for result in results:
+        print(
+            f"{result.subject:<22} {result.verdict}{': ' + result.detail if result.detail else ''}"
+        )
+    return 0 if all(result.ok for result in results) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pizza-infra", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    simple: dict[str, Callable[[InfraSettings], int]] = {
+        "up": up,
+        "down": down,
+        "status": status,
+        "topics": topics,
+        "topics-apply": topics_apply,
+    }
+    helps = {
+        "up": "start Kafka and the schema registry (fetching them the first time), apply topics",
+        "down": "stop both",
+        "status": "say whether each answers (exit 1 if not)",
+        "topics": "list the platform's topics with partitions and end offsets",
+        "topics-apply": "create or update topics from infra/topics.toml",
+    }
+    for name in simple:
+        commands.add_parser(name, help=helps[name])
+    for name, text in (
+        ("schemas-register", "register the Avro schemas in schemas/"),
+        ("schemas-check", "fail if a schema is incompatible with what is registered"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
+    args = parser.parse_args(argv)
+    settings = InfraSettings()
+    try:
+        if args.command in simple:
+            return simple[args.command](settings)
+        if args.command == "schemas-register":
+            return schemas_register(settings, args.schemas_dir)
+        return schemas_check(settings, args.schemas_dir)
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Fetching Kafka's jars and Apicurio Registry from Maven Central with Maven, once.
+
+Each download lands in a temporary folder and is renamed into the cache only when
+complete, so an interrupted first run is simply repeated.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from pizza_infra.config import INFRA_DIR, InfraError, InfraSettings
+
+
+def _maven() -> str:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise InfraError(
+            "Maven (mvn) is needed to fetch Kafka and the schema registry from Maven Central; "
+            "install it (Debian/Ubuntu: apt-get install maven) and run again."
+        )
+    return mvn
+
+
+def _run_maven(args: list[str], what: str) -> None:
+    print(f"Fetching {what} from Maven Central (first run only) ...", file=sys.stderr, flush=True)
+    result = subprocess.run(
+        [_maven(), "-B", "-q", *args], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise InfraError(f"Maven could not fetch {what}:\n{tail}")
+
+
+def kafka_libs(settings: InfraSettings) -> Path:
+    """Folder of Kafka's runtime jars for ``settings.kafka_version``."""
+    target = settings.cache_dir / f"kafka-{settings.kafka_version}" / "lib"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        _run_maven(
+            [
+                "-f",
+                str(INFRA_DIR / "kafka" / "pom.xml"),
+                f"-Dkafka.version={settings.kafka_version}",
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
+            ],
+            f"Apache Kafka {settings.kafka_version}",
+        )
+        Path(staging).rename(target)
+    return target
+
+
+def registry_app(settings: InfraSettings) -> Path:
+    """Folder of Apicurio Registry's Quarkus fast-jar (holds ``quarkus-run.jar``)."""
+    version = settings.registry_version
+    target = settings.cache_dir / f"apicurio-registry-{version}"
+    if (target / "quarkus-run.jar").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        download = Path(staging) / "download"
+        _run_maven(
+            [
+                "dependency:copy",
+                f"-Dartifact=io.apicurio:apicurio-registry-app:{version}:tar.gz:all",
+                f"-DoutputDirectory={download}",
+            ],
+            f"Apicurio Registry {version}",
+        )
+        app = Path(staging) / "app"
+        with tarfile.open(next(download.glob("*.tar.gz"))) as archive:
+            archive.extractall(app, filter="data")
+        if target.exists():
+            shutil.rmtree(target)
+        app.rename(target)
+    return target

@@ -1,0 +1,148 @@
+"""The platform's topics, declared in ``infra/topics.toml`` and applied idempotently."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+    OffsetSpec,
+    ResourceType,
+)
+
+from pizza_infra.config import INFRA_DIR, InfraError, InfraSettings
+
+TOPICS_FILE = INFRA_DIR / "topics.toml"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    retention_ms: int
+    cleanup_policy: str
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+
+def load_topics(settings: InfraSettings, path: Path = TOPICS_FILE) -> list[TopicSpec]:
+    try:
+        declared = tomllib.loads(path.read_text())["topic"]
+        specs = [
+            TopicSpec(
+                name=entry["name"],
+                partitions=int(entry["partitions"]),
+                replication_factor=int(
+                    settings.topic_replication_factor or entry["replication_factor"]
+                ),
+                retention_ms=int(entry["retention_ms"]),
+                cleanup_policy=str(entry["cleanup_policy"]),
+            )
+            for entry in declared
+        ]
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise InfraError(f"{path} is not a valid topic list: {exc!r}") from exc
+    if len({spec.name for spec in specs}) != len(specs):
+        raise InfraError(f"{path} declares a topic twice")
+    return specs
+
+
+def _admin(settings: InfraSettings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+
+
+def apply_topics(settings: InfraSettings, specs: list[TopicSpec]) -> list[str]:
+    """Create missing topics, add partitions, set configs. Returns one line per change."""
+    admin = _admin(settings)
+    existing = admin.list_topics(timeout=10).topics
+    changes: list[str] = []
+    missing = [spec for spec in specs if spec.name not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [NewTopic(s.name, s.partitions, s.replication_factor, config=s.config) for s in missing]
+        )
+        for name, future in futures.items():
+            future.result()
+            changes.append(f"created {name}")
+    grow = {
+        spec.name: spec.partitions
+        for spec in specs
+        if spec.name in existing and len(existing[spec.name].partitions) < spec.partitions
+    }
+    if grow:
+        added = admin.create_partitions([NewPartitions(n, count) for n, count in grow.items()])
+        for name, future in added.items():
+            future.result()
+            changes.append(f"raised {name} to {grow[name]} partitions")
+    for spec in specs:
+        if spec.name in existing and len(existing[spec.name].partitions) > spec.partitions:
+            changes.append(
+                f"kept {spec.name} at {len(existing[spec.name].partitions)} partitions "
+                f"(Kafka cannot lower it to {spec.partitions})"
+            )
+    resources = [
+        ConfigResource(
+            ResourceType.TOPIC,
+            spec.name,
+            incremental_configs=[
+                ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                for key, value in spec.config.items()
+            ],
+        )
+        for spec in specs
+        if spec.name in existing
+    ]
+    if resources:
+        for future in admin.incremental_alter_configs(resources).values():
+            future.result()
+    return changes
+
+
+@dataclass(frozen=True)
+class TopicState:
+    name: str
+    partitions: int
+    replication_factor: int
+    end_offsets: tuple[int, ...]
+
+    @property
+    def records(self) -> int:
+        return sum(self.end_offsets)
+
+
+def describe_topics(settings: InfraSettings, names: list[str]) -> list[TopicState]:
+    """Partitions and end offset of each partition, for the named topics that exist."""
+    admin = _admin(settings)
+    metadata = admin.list_topics(timeout=10).topics
+    present = [name for name in names if name in metadata]
+    requests = {
+        TopicPartition(name, p): OffsetSpec.latest()
+        for name in present
+        for p in metadata[name].partitions
+    }
+    ends: dict[tuple[str, int], int] = {}
+    if requests:
+        for tp, future in admin.list_offsets(requests).items():
+            ends[(tp.topic, tp.partition)] = future.result().offset
+    states = []
+    for name in present:
+        partitions = sorted(metadata[name].partitions)
+        replicas = len(metadata[name].partitions[partitions[0]].replicas) if partitions else 0
+        states.append(
+            TopicState(name, len(partitions), replicas, tuple(ends[(name, p)] for p in partitions))
+        )
+    missing = sorted(set(names) - set(present))
+    if missing:
+        raise InfraError(f"topics not found: {', '.join(missing)}; run `just infra-up`")
+    return states

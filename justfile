@@ -1,0 +1,63 @@
+# Distributed Pizza Platform: every task of the project. `./pizza <recipe>` runs these
+# without any set-up; with the virtualenv active, plain `just <recipe>` does too.
+
+set dotenv-load := false
+
+# Run a command of the project's environment.
+run := "uv run --frozen --no-sync"
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Start the platform (Kafka, schema registry, schemas).
+up: infra-up schemas-register
+
+# Stop the platform.
+down: infra-down
+
+# Start Kafka (KRaft) and the schema registry, fetching them on first use; apply topics.
+infra-up:
+    {{run}} pizza-infra up
+
+# Stop Kafka and the schema registry.
+infra-down:
+    {{run}} pizza-infra down
+
+# Say whether Kafka and the schema registry answer.
+infra-status:
+    {{run}} pizza-infra status
+
+# List the platform's topics with partitions and end offsets.
+topics:
+    {{run}} pizza-infra topics
+
+# Create or update topics from infra/topics.toml.
+topics-apply:
+    {{run}} pizza-infra topics-apply
+
+# Register the Avro contracts in schemas/ (BACKWARD_TRANSITIVE).
+schemas-register *ARGS:
+    {{run}} pizza-infra schemas-register {{ARGS}}
+
+# Fail when a schema in schemas/ is incompatible with what is registered.
+schemas-check *ARGS:
+    {{run}} pizza-infra schemas-check {{ARGS}}
+
+# Lint and check formatting.
+lint:
+    {{run}} ruff check .
+    {{run}} ruff format --check .
+
+# Format the code.
+fmt:
+    {{run}} ruff format .
+    {{run}} ruff check --fix .
+
+# Type-check everything strictly.
+typecheck:
+    {{run}} mypy
+
+# Lint, type-check, then run every test (starts its own Kafka and registry on other ports).
+test *ARGS: lint typecheck
+    {{run}} pytest {{ARGS}}
