@@ -51,8 +51,12 @@ class Event(Protocol):
     """What the Avro codec needs of an event class."""
 
     TOPIC: ClassVar[str]
-    event_id: str
-    order_id: str
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def order_id(self) -> str: ...
 
     def to_record(self) -> dict[str, Any]: ...
 

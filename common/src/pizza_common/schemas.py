@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+from fastavro.schema import SchemaParseException
 
 
 def schemas_dir() -> Path:
@@ -27,12 +28,24 @@ def schema_path(topic: str, directory: Path | None = None) -> Path:
     return (directory or schemas_dir()) / f"{topic}.avsc"
 
 
+class SchemaFileError(ValueError):
+    """A schema file is missing, not JSON, or not an Avro record schema."""
+
+
 def load_schema_text(topic: str, directory: Path | None = None) -> str:
-    """The schema of ``topic`` as JSON text, checked to be valid Avro."""
+    """The schema of ``topic`` as JSON text, checked to be an Avro record schema."""
     path = schema_path(topic, directory)
-    text = path.read_text(encoding="utf-8")
-    parsed: dict[str, Any] = json.loads(text)
-    fastavro.parse_schema(parsed)
+    try:
+        text = path.read_text(encoding="utf-8")
+        parsed: Any = json.loads(text)
+        # Every event is a record; fastavro alone would accept a record without fields.
+        if not isinstance(parsed, dict) or parsed.get("type") != "record":
+            raise SchemaFileError("the top level must be a record")
+        if not isinstance(parsed.get("fields"), list):
+            raise SchemaFileError("a record needs a list of fields")
+        fastavro.parse_schema(parsed)
+    except (OSError, ValueError, SchemaParseException) as exc:
+        raise SchemaFileError(f"the schema of {topic} ({path}) is not valid Avro: {exc}") from exc
     return text
 
 

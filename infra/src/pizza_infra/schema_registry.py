@@ -11,7 +11,7 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from pizza_common.schemas import load_schema_text, subject_for, topics_with_schemas
+from pizza_common.schemas import SchemaFileError, load_schema_text, subject_for, topics_with_schemas
 
 from pizza_infra.config import InfraError
 
@@ -29,8 +29,8 @@ class Registered:
 def _local_schema(topic: str, directory: Path | None) -> Schema:
     try:
         return Schema(load_schema_text(topic, directory), "AVRO")
-    except (OSError, ValueError) as exc:  # json and fastavro errors are ValueErrors
-        raise InfraError(f"the schema of {topic} is not valid Avro: {exc}") from exc
+    except SchemaFileError as exc:
+        raise InfraError(str(exc)) from exc
 
 
 def register_all(client: SchemaRegistryClient, directory: Path | None = None) -> list[Registered]:
@@ -45,6 +45,8 @@ def register_all(client: SchemaRegistryClient, directory: Path | None = None) ->
         except SchemaRegistryError as exc:
             raise InfraError(f"{subject}: the registry refused the schema: {exc}") from exc
         found = client.lookup_schema(subject, schema)
+        assert found.schema_id is not None
+        assert found.version is not None
         registered.append(Registered(subject, found.schema_id, found.version))
     return registered
 
@@ -76,7 +78,10 @@ def check_all(client: SchemaRegistryClient, directory: Path | None = None) -> li
         if _is_registered(client, subject, schema):
             results.append(CheckResult(subject, "unchanged"))
             continue
-        broken = [v for v in versions if not client.test_compatibility(subject, schema, v)]
+        try:
+            broken = [v for v in versions if not client.test_compatibility(subject, schema, v)]
+        except SchemaRegistryError as exc:
+            raise InfraError(f"{subject}: the registry refused the schema: {exc}") from exc
         if broken:
             results.append(
                 CheckResult(

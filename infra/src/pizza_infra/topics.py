@@ -127,7 +127,7 @@ def describe_topics(settings: InfraSettings, names: list[str]) -> list[TopicStat
     metadata = admin.list_topics(timeout=10).topics
     present = [name for name in names if name in metadata]
     requests = {
-        TopicPartition(name, p): OffsetSpec.latest()
+        TopicPartition(name, p): OffsetSpec.latest()  # type: ignore[no-untyped-call]
         for name in present
         for p in metadata[name].partitions
     }

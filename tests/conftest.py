@@ -1,0 +1,84 @@
+"""Shared fixtures.
+
+Integration tests run against a real Kafka broker and a real schema registry of their
+own: other ports than the platform's defaults and a fresh data folder, so a running
+platform is never touched and every session starts clean. Set ``PIZZA_TEST_VAR_DIR``
+to keep that infra between runs (it is then reused and left running).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from pizza_common.settings import KafkaSettings
+from pizza_infra import cli
+from pizza_infra.config import REPO_ROOT, InfraSettings
+from pizza_infra.schema_registry import register_all
+
+
+def _test_settings(var_dir: Path) -> InfraSettings:
+    offset = int(os.environ.get("PIZZA_TEST_PORT_OFFSET", "10000"))
+    return InfraSettings(
+        kafka_port=9092 + offset,
+        kafka_controller_port=9093 + offset,
+        schema_registry_port=8081 + offset,
+        schema_registry_management_port=8091 + offset,
+        var_dir=var_dir,
+        # The downloads are shared with the platform: only the data is the tests' own.
+        cache_override=InfraSettings().cache_dir,
+    )
+
+
+def infra_env(settings: InfraSettings) -> dict[str, str]:
+    """Environment that points `just` recipes and services at the test infra."""
+    return {
+        **os.environ,
+        "KAFKA_PORT": str(settings.kafka_port),
+        "KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
+        "SCHEMA_REGISTRY_PORT": str(settings.schema_registry_port),
+        "SCHEMA_REGISTRY_MANAGEMENT_PORT": str(settings.schema_registry_management_port),
+        "PIZZA_VAR_DIR": str(settings.var_dir),
+        "PIZZA_CACHE_DIR": str(settings.cache_dir),
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+    }
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[InfraSettings]:
+    """The test Kafka and registry, up with topics applied and schemas registered."""
+    kept = os.environ.get("PIZZA_TEST_VAR_DIR")
+    var_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="pizza-test-"))
+    settings = _test_settings(var_dir)
+    cli.up(settings)
+    register_all(SchemaRegistryClient({"url": settings.schema_registry_url}))
+    try:
+        yield settings
+    finally:
+        if not kept:  # a kept folder is for fast reruns: its servers stay up
+            cli.down(settings)
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def kafka_settings(infra: InfraSettings) -> KafkaSettings:
+    return KafkaSettings(
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        schema_registry_url=infra.schema_registry_url,
+    )
+
+
+@pytest.fixture
+def registry(infra: InfraSettings) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": infra.schema_registry_url})
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT

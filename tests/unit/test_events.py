@@ -1,0 +1,66 @@
+"""The event classes follow their Avro contracts exactly."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import fastavro
+import pytest
+from pizza_common.events import OrderPlaced, OrderReady, dead_letter_topic, to_millis
+from pizza_common.schemas import load_schema_text, topics_with_schemas
+
+from tests.factories import order_placed, order_ready
+
+
+def _avro_round_trip(topic: str, record: dict[str, Any]) -> dict[str, Any]:
+    schema = fastavro.parse_schema(json.loads(load_schema_text(topic)))
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, schema, record)
+    buffer.seek(0)
+    decoded = fastavro.schemaless_reader(buffer, schema, schema)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def test_every_topic_with_events_has_a_schema() -> None:
+    assert topics_with_schemas() == sorted([OrderPlaced.TOPIC, OrderReady.TOPIC])
+
+
+def test_order_placed_survives_its_avro_schema() -> None:
+    event = order_placed()
+    assert OrderPlaced.from_record(_avro_round_trip(event.TOPIC, event.to_record())) == event
+
+
+def test_order_ready_survives_its_avro_schema() -> None:
+    event = order_ready(order_placed())
+    assert OrderReady.from_record(_avro_round_trip(event.TOPIC, event.to_record())) == event
+
+
+def test_timestamps_are_kept_at_millisecond_precision_in_utc() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert to_millis(moment) == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_millis(datetime(2026, 1, 2))
+
+
+def test_money_that_would_be_rounded_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"decimal\(9, 2\)"):
+        replace(order_placed(), total=Decimal("49.001"))
+
+
+def test_an_order_without_items_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one item"):
+        replace(order_placed(), items=())
+
+
+def test_pizza_count_adds_quantities() -> None:
+    assert order_placed().pizza_count == 3
+
+
+def test_dead_letter_topic_name() -> None:
+    assert dead_letter_topic("order.placed") == "order.placed.dlq"
