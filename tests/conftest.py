@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from pizza_common.paths import REPO_ROOT
 from pizza_common.settings import KafkaSettings
 from pizza_infra import cli
-from pizza_infra.config import REPO_ROOT, InfraSettings
+from pizza_infra.config import InfraSettings
 from pizza_infra.schema_registry import register_all
 
 

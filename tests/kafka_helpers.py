@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message
+
 from pizza_common.kafka import consumer_config
 from pizza_common.settings import KafkaSettings
 

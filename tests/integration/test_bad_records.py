@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
 from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError, EventEncodeError
 from pizza_common.events import OrderPlaced, OrderReady
 from pizza_common.schemas import schemas_dir
-
 from tests.factories import order_placed, order_ready
 
 pytestmark = pytest.mark.integration

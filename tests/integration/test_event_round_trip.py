@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
 from pizza_common.avro import AvroEventCodec
 from pizza_common.events import OrderPlaced, OrderReady
 from pizza_common.kafka import producer_config
 from pizza_common.settings import KafkaSettings
-
 from tests.factories import order_placed, order_ready
 from tests.kafka_helpers import consume_until, with_key
 

@@ -7,12 +7,12 @@ import subprocess
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
+
 from pizza_common.avro import AvroEventCodec
 from pizza_common.events import OrderPlaced
 from pizza_common.kafka import producer_config
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
-
 from tests.conftest import infra_env
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until, with_key

@@ -11,9 +11,9 @@ from typing import Any
 
 import fastavro
 import pytest
+
 from pizza_common.events import OrderPlaced, OrderReady, dead_letter_topic, to_millis
 from pizza_common.schemas import load_schema_text, topics_with_schemas
-
 from tests.factories import order_placed, order_ready
 
 

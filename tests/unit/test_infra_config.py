@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.java import find_java

@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from pizza_common.paths import REPO_ROOT
+
 INFRA_DIR = REPO_ROOT / "infra"
 HOST = "127.0.0.1"
 

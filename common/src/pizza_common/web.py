@@ -1,0 +1,123 @@
+"""What every service's HTTP side shares: problem+json errors, health and readiness,
+request logging, and serving with uvicorn on loopback.
+
+Errors follow RFC 9457 (``application/problem+json``): ``type``, ``title``, ``status``,
+``detail``, plus ``errors`` (one entry per invalid field) where that applies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+import uvicorn
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("pizza.web")
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = exc.detail or "the request could not be processed"
+    extra: dict[str, Any] = {}
+    if exc.extra and isinstance(exc.extra, list):
+        extra["errors"] = exc.extra
+    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
+             413: "Request too large", 415: "Unsupported media type"}.get(
+        exc.status_code, "Request failed"
+    )  # fmt: skip
+    return problem(exc.status_code, title, detail, headers=exc.headers, **extra)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Internal error",
+        "an unexpected error occurred; it is logged",
+    )
+
+
+EXCEPTION_HANDLERS: Mapping[type[Exception] | int, Any] = {
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}
+
+ReadyCheck = Callable[[], Awaitable[str | None]]
+"""Returns None when ready, else a short reason why not."""
+
+
+def health_handlers(checks: Mapping[str, ReadyCheck]) -> list[HTTPRouteHandler]:
+    """``GET /health`` (the process runs) and ``GET /ready`` (its dependencies answer)."""
+
+    @get("/health", media_type=MediaType.JSON, tags=["operations"], sync_to_thread=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", media_type=MediaType.JSON, tags=["operations"])
+    async def ready() -> Response[dict[str, Any]]:
+        problems = {name: reason for name, check in checks.items() if (reason := await check())}
+        status = 200 if not problems else 503
+        body = {"status": "ready" if not problems else "not ready", "checks": problems}
+        return Response(body, status_code=status)
+
+    return [health, ready]
+
+
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+def request_logging(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: one log line per request with method, path, status and duration."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["path"] in QUIET_PATHS:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+
+    return middleware
+
+
+def serve(app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:
+    """Run ``app`` with uvicorn; logging stays with structlog (no uvicorn access log)."""
+    uvicorn.run(
+        app, host=host, port=port, log_config=None, access_log=False, log_level=log_level.lower()
+    )

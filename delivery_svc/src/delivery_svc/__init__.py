@@ -1,0 +1,1 @@
+"""Follows orders to the door: drivers, status over REST, notifications."""

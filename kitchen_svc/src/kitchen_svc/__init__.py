@@ -1,0 +1,1 @@
+"""Cooks orders from order.placed as one consumer group, publishes order.ready."""

@@ -1,0 +1,1 @@
+"""Takes orders: validates, charges through payment_svc, publishes order.placed."""

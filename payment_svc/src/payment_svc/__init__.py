@@ -1,0 +1,1 @@
+"""Simulated payments with configurable latency, failures and declines."""
