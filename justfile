@@ -61,3 +61,7 @@ typecheck:
 # Lint, type-check, then run every test (starts its own Kafka and registry on other ports).
 test *ARGS: lint typecheck
     {{run}} pytest {{ARGS}}
+
+# Rewrite docs/openapi/*.json from what the services serve (after a deliberate API change).
+openapi:
+    {{run}} python -m tests.openapi_snapshots
