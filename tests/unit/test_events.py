@@ -12,6 +12,7 @@ from typing import Any
 import fastavro
 import pytest
 
+from pizza_common.avro import from_avro_json, to_avro_json
 from pizza_common.events import OrderPlaced, OrderReady, dead_letter_topic, to_millis
 from pizza_common.schemas import load_schema_text, topics_with_schemas
 from tests.factories import order_placed, order_ready
@@ -64,3 +65,10 @@ def test_pizza_count_adds_quantities() -> None:
 
 def test_dead_letter_topic_name() -> None:
     assert dead_letter_topic("order.placed") == "order.placed.dlq"
+
+
+def test_avro_json_keeps_every_field_exactly() -> None:
+    placed = order_placed()
+    ready = order_ready(placed)
+    assert from_avro_json(OrderPlaced, to_avro_json(placed)) == placed
+    assert from_avro_json(OrderReady, to_avro_json(ready)) == ready
