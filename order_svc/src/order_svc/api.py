@@ -1,0 +1,245 @@
+"""order_svc's REST API: ``GET /menu``, ``POST /orders``, ``GET /orders/{order_id}``."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+import structlog
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+from pydantic import BaseModel
+
+from order_svc import repository
+from order_svc.api_models import (
+    AddressIn,
+    CustomerIn,
+    EventOut,
+    ItemOut,
+    MenuOut,
+    MenuPizzaOut,
+    OrderIn,
+    OrderOut,
+    PaymentOut,
+)
+from order_svc.i18n import Language, field_message, field_path, pick_language, text
+from order_svc.menu import MENU
+from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
+from pizza_common.events import ORDER_PLACED
+from pizza_common.web import problem
+
+log = structlog.get_logger("order_svc.api")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the platform is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    order_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=Problem, description=description)
+
+
+@get("/menu", tags=["menu"], summary="What can be ordered, with prices")
+async def menu(state: State) -> MenuOut:
+    return MenuOut(
+        currency=state.currency,
+        pizzas=[
+            MenuPizzaOut(
+                pizza_id=p.pizza_id, name=p.name, description=p.description, prices=p.prices
+            )
+            for p in MENU.values()
+        ],
+    )
+
+
+def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """422 with one message per invalid field, in the customer's language."""
+    language = pick_language(request.headers.get("accept-language"))
+    errors: list[dict[str, str]] = []
+    details = getattr(exc.__cause__, "errors", None)
+    if isinstance(details, list):
+        for error in details:
+            errors.append(
+                {
+                    "field": field_path(error.get("loc", ())) or "body",
+                    "code": str(error.get("type", "invalid")),
+                    "message": field_message(str(error.get("type")), error.get("ctx"), language),
+                }
+            )
+    else:  # not a body error (e.g. a header): litestar's own per-field messages
+        for extra in exc.extra if isinstance(exc.extra, list) else []:
+            errors.append(
+                {
+                    "field": str(extra.get("key", "")),
+                    "code": "invalid",
+                    "message": str(extra.get("message", "")),
+                }
+            )
+    return problem(
+        422,
+        text("invalid_order", language),
+        text("invalid_fields", language, count=len(errors)),
+        headers={"Content-Language": language},
+        errors=errors,
+    )
+
+
+@post(
+    "/orders",
+    tags=["orders"],
+    summary="Place an order: validate, charge, publish order.placed",
+    exception_handlers={ValidationException: invalid_order},
+    responses={
+        402: _problem_spec("Payment declined (a decline is not an outage)"),
+        409: _problem_spec("Idempotency-Key reused for another order, or still in progress"),
+        422: _problem_spec("Invalid order: one message per field"),
+        503: _problem_spec("Payment unavailable: try again after Retry-After seconds"),
+    },
+)
+async def place_order(
+    data: OrderIn,
+    state: State,
+    idempotency_key: Annotated[
+        str | None,
+        Parameter(
+            header="Idempotency-Key",
+            required=False,
+            description="Send the same key when retrying: you get the same order, charged once.",
+        ),
+    ] = None,
+    accept_language: Annotated[
+        str | None, Parameter(header="Accept-Language", required=False)
+    ] = None,
+) -> Response[Any]:
+    language = pick_language(accept_language)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        return problem(
+            400, "Bad request", "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -"
+        )
+    placer: OrderPlacer = state.placer
+    try:
+        placement = await placer.place(data, idempotency_key)
+    except IdempotencyConflict as exc:
+        return problem(
+            409,
+            "Idempotency-Key reused",
+            "this Idempotency-Key was already used for a different order",
+            order_id=str(exc),
+        )
+    with structlog.contextvars.bound_contextvars(order_id=placement.order.order_id):
+        return await _answer(placement, state, language)
+
+
+async def _answer(placement: Placement, state: State, language: Language) -> Response[Any]:
+    order = placement.order
+    headers: dict[str, str] = {"Content-Language": language}
+    if placement.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    match placement.outcome:
+        case "accepted":
+            body = await _order_out(state, order.order_id)
+            headers["Location"] = f"/orders/{order.order_id}"
+            return Response(body, status_code=201, headers=headers)
+        case "declined":
+            reason = order.payment_reason or "card_declined"
+            reason_text = text(reason, language) if reason in _REASONS else reason
+            return problem(
+                402,
+                text("payment_declined_title", language),
+                text("payment_declined", language, reason=reason_text),
+                headers=headers,
+                order_id=order.order_id,
+                reason=reason,
+            )
+        case "unavailable" | "in_progress":
+            retry_after = placement.retry_after_s or 1
+            return problem(
+                503,
+                text("payment_unavailable_title", language),
+                text("payment_unavailable", language),
+                headers={**headers, "Retry-After": str(retry_after)},
+                order_id=order.order_id,
+            )
+        case "refused":
+            return problem(
+                422,
+                text("invalid_order", language),
+                text("payment_rejected_request", language, detail=placement.detail or ""),
+                headers=headers,
+                order_id=order.order_id,
+                errors=[
+                    {
+                        "field": "payment.card_number",
+                        "code": "payment_rejected",
+                        "message": placement.detail or "",
+                    }
+                ],
+            )
+
+
+_REASONS = {"card_declined", "insufficient_funds", "amount_over_limit"}
+
+
+@get(
+    "/orders/{order_id:str}",
+    tags=["orders"],
+    summary="An order as order_svc knows it",
+    responses={404: _problem_spec("No such order")},
+)
+async def get_order(order_id: str, state: State) -> Response[Any]:
+    body = await _order_out(state, order_id)
+    if body is None:
+        return problem(404, "Not found", f"there is no order {order_id}")
+    return Response(body)
+
+
+async def _order_out(state: State, order_id: str) -> OrderOut | None:
+    async with state.engine.connect() as conn:
+        order = await repository.get_order(conn, order_id)
+        event = await repository.event_for_order(conn, order_id)
+    if order is None:
+        return None
+    return OrderOut(
+        order_id=order.order_id,
+        status=order.status,
+        items=[
+            ItemOut(
+                pizza_id=item["pizza_id"],
+                name=item["name"],
+                size=item["size"],
+                quantity=item["quantity"],
+                unit_price=item["unit_price"],
+                line_total=(Decimal(item["unit_price"]) * item["quantity"]),
+            )
+            for item in order.items
+        ],
+        total=order.total,
+        currency=order.currency,
+        customer=CustomerIn.model_validate(order.customer),
+        delivery_address=AddressIn.model_validate(order.delivery_address),
+        payment=PaymentOut(
+            payment_id=order.payment_id, outcome=order.payment_outcome, reason=order.payment_reason
+        ),
+        event=EventOut(
+            topic=ORDER_PLACED,
+            event_id=event.event_id,
+            published=event.published_at is not None,
+            published_at=event.published_at,
+        )
+        if event
+        else None,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )

@@ -1,0 +1,103 @@
+"""The outbox relay: publishes events committed with their orders, marks them sent on ack.
+
+An event is marked published only after the broker acknowledged it (idempotent
+producer, ``acks=all``). If Kafka is down the rows wait; if order_svc dies between
+commit and publish, the next start publishes them. A crash between the broker's ack
+and marking the row can publish an event twice: consumers drop duplicates by event_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from order_svc import repository
+from pizza_common.avro import AvroEventCodec, EventEncodeError, from_avro_json
+from pizza_common.events import OrderPlaced
+from pizza_common.producer import AsyncProducer
+
+log = structlog.get_logger("order_svc.outbox")
+IDLE_WAIT_S = 1.0
+MAX_BACKOFF_S = 10.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AsyncProducer,
+        codec: AvroEventCodec[OrderPlaced],
+        *,
+        batch: int,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._codec = codec
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._failures = 0
+
+    def wake(self) -> None:
+        """A new event was committed: publish now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except Exception:  # the relay must outlive any one bad pass
+                log.exception("outbox pass failed")
+                published = 0
+                self._failures += 1
+            if self._failures:
+                await asyncio.sleep(min(MAX_BACKOFF_S, 0.25 * 2**self._failures))
+            elif published < self._batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_WAIT_S)
+
+    async def publish_pending(self) -> int:
+        """One pass over pending events; returns how many were published."""
+        async with self._engine.connect() as conn:
+            pending = await repository.pending_events(conn, self._batch)
+        if not pending:
+            self._failures = 0
+            return 0
+        results = await asyncio.gather(
+            *(self._publish(row.topic, row.message_key, row.payload) for row in pending),
+            return_exceptions=True,
+        )
+        sent = [row.id for row, result in zip(pending, results, strict=True) if result is None]
+        failed = [
+            (row, result)
+            for row, result in zip(pending, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            await repository.mark_published(conn, sent, now)
+            if failed:
+                await repository.record_publish_failure(
+                    conn, [row.id for row, _ in failed], str(failed[0][1])
+                )
+        for row in pending:
+            if row.id in sent:
+                log.info("order.placed published", order_id=row.message_key, event_id=row.event_id)
+        if failed:
+            self._failures += 1
+            log.warning(
+                "publishing failed; will retry", pending=len(failed), error=str(failed[0][1])
+            )
+        else:
+            self._failures = 0
+        return len(sent)
+
+    async def _publish(self, topic: str, key: str, payload: str) -> None:
+        if topic != self._codec.topic:
+            raise EventEncodeError(f"the relay has no codec for topic {topic}")
+        value = self._codec.encode(from_avro_json(OrderPlaced, payload))
+        await self._producer.send(topic, key=key, value=value)
