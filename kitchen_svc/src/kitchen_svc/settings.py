@@ -1,0 +1,48 @@
+"""kitchen_svc's settings: ``KITCHEN_*`` from the environment."""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
+
+from kitchen_svc.cook_time import CookTime
+from pizza_common.paths import var_dir
+from pizza_common.service import ServiceSettings
+
+CONSUMER_GROUP = "kitchen"
+
+
+class KitchenSettings(ServiceSettings):
+    """One process is one kitchen instance; give each its own ``KITCHEN_INSTANCE`` and port."""
+
+    model_config = SettingsConfigDict(env_prefix="KITCHEN_", extra="ignore")
+
+    service_name: str = "kitchen"
+    port: int = 8011
+    cook_seconds: str = "5-10"
+    """How long cooking takes: ``"7"`` or a range ``"5-10"`` drawn at random; ``"0"`` in tests."""
+
+    @field_validator("cook_seconds")
+    @classmethod
+    def _valid_cook_seconds(cls, value: str) -> str:
+        CookTime.parse(value)
+        return value
+
+    @property
+    def cook_time(self) -> CookTime:
+        return CookTime.parse(self.cook_seconds)
+
+    @property
+    def transactional_id(self) -> str:
+        # Unique per instance: a restarted instance fences its own earlier incarnation.
+        return f"{CONSUMER_GROUP}-tx-{self.instance_id}"
+
+    @property
+    def db_url(self) -> str:
+        # All instances share the kitchen's one tickets table, so a duplicate order is
+        # recognised whichever instance cooked it first.
+        if self.database_url:
+            return self.database_url
+        path = var_dir() / "data" / "kitchen.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{path}"
