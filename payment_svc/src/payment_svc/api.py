@@ -1,0 +1,240 @@
+"""HTTP routes: ``POST /pay``, ``GET /payments/{id}`` and the simulation's admin endpoints."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+import structlog
+from litestar import Request, Response, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from payment_svc.api_models import (
+    FieldError,
+    PayBody,
+    ProblemJSON,
+    SimulationBody,
+    SimulationJSON,
+    simulation_view,
+)
+from payment_svc.domain import IDEMPOTENCY_KEY, is_valid_idempotency_key
+from payment_svc.payments import (
+    Charged,
+    Hanging,
+    PaymentJSON,
+    PaymentService,
+    Replayed,
+    SimulationState,
+    Unavailable,
+    payment_view,
+)
+from payment_svc.repository import InProgress, KeyReused
+from pizza_common.web import PROBLEM_JSON, problem
+
+log = structlog.get_logger("payment_svc.api")
+
+# A payment body is a few hundred bytes; anything far larger is refused unread.
+MAX_BODY_BYTES = 16 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The client gave up (nginx's code): only our own log sees it.
+CLIENT_CLOSED_REQUEST = 499
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProblemJSON, description=description, media_type=PROBLEM_JSON
+    )
+
+
+def _body_problem(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's body validation errors as 422 with one entry per field.
+
+    A body that is not a JSON object at all has no fields to point at: that is 400.
+    """
+    errors: dict[str, str] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        field = item.get("key") if isinstance(item, dict) else None
+        if not field or field == "data":
+            return problem(400, "Bad request", "the request body must be a JSON object")
+        message = str(item.get("message", "is invalid")).removeprefix("Value error, ")
+        errors.setdefault(str(field), message)
+    if not errors:
+        return problem(400, "Bad request", "the request body could not be read")
+    field_errors = [FieldError(field=f, message=m) for f, m in errors.items()]
+    return problem(
+        422, "Invalid request", "some fields are not valid; see errors", errors=field_errors
+    )
+
+
+async def _require_idempotency_key(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    # Runs before the body is read, so a bad key is reported first, and always as 400.
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return problem(400, "Bad request", f"the {IDEMPOTENCY_HEADER} header is required")
+    if not is_valid_idempotency_key(key):
+        return problem(
+            400,
+            "Bad request",
+            f"the {IDEMPOTENCY_HEADER} header must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+        )
+    return None
+
+
+async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
+    # The body has been read, so the next ASGI message is the client going away.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+@post(
+    "/pay",
+    summary="Charge a card for an order",
+    description=(
+        "Approves or declines (both 201, both recorded). The Idempotency-Key makes retries "
+        "safe: the same key with the same body replays the first answer with "
+        "`Idempotent-Replayed: true`."
+    ),
+    tags=["payments"],
+    before_request=_require_idempotency_key,
+    exception_handlers={ValidationException: _body_problem},
+    request_max_body_size=MAX_BODY_BYTES,
+    status_code=201,
+    responses={
+        201: ResponseSpec(
+            data_container=PaymentJSON,
+            description="a new payment, approved or declined; or, replayed, the first answer",
+        ),
+        400: _problem_spec("missing or invalid Idempotency-Key, or a body that is not JSON"),
+        409: _problem_spec(
+            "the key was used for another body, or a request with it is in progress "
+            "(then with Retry-After)"
+        ),
+        413: _problem_spec("the body is too large"),
+        422: _problem_spec("invalid fields, one entry per field in errors"),
+        503: _problem_spec("simulated outage, nothing charged; retry with the same key"),
+    },
+)
+async def pay(
+    request: Request[Any, Any, Any],
+    data: PayBody,
+    payments: PaymentService,
+    idempotency_key: Annotated[
+        str,
+        Parameter(
+            header=IDEMPOTENCY_HEADER,
+            min_length=1,
+            max_length=128,
+            pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
+            description="chosen by the client, one per payment attempt; retries reuse it",
+        ),
+    ],
+) -> Response[Any]:
+    payment_request = data.to_domain()
+    with structlog.contextvars.bound_contextvars(order_id=payment_request.order_id):
+        result = await payments.pay(idempotency_key, payment_request)
+        match result:
+            case Charged(response):
+                headers = {"Location": f"/payments/{response.body['payment_id']}"}
+                return Response(response.body, status_code=response.status_code, headers=headers)
+            case Replayed(response):
+                headers = {
+                    "Location": f"/payments/{response.body['payment_id']}",
+                    "Idempotent-Replayed": "true",
+                }
+                return Response(response.body, status_code=response.status_code, headers=headers)
+            case KeyReused():
+                return problem(
+                    409,
+                    "Idempotency key reused",
+                    f"this {IDEMPOTENCY_HEADER} was used for a different request",
+                )
+            case InProgress():
+                return problem(
+                    409,
+                    "Request in progress",
+                    f"a request with this {IDEMPOTENCY_HEADER} is being processed; retry",
+                    headers=RETRY_AFTER,
+                )
+            case Unavailable():
+                return problem(
+                    503,
+                    "Service unavailable",
+                    "payments are unavailable (simulated outage); nothing was charged",
+                    headers=RETRY_AFTER,
+                )
+            case Hanging():
+                await _until_disconnected(request)
+                log.info("client gave up on a hanging request")
+                return problem(CLIENT_CLOSED_REQUEST, "Client closed request", "nobody listens")
+
+
+@get(
+    "/payments/{payment_id:str}",
+    summary="A payment of the ledger",
+    tags=["payments"],
+    responses={
+        200: ResponseSpec(data_container=PaymentJSON, description="the payment"),
+        404: _problem_spec("no payment with this id"),
+    },
+)
+async def get_payment(payment_id: str, payments: PaymentService) -> Response[Any]:
+    payment = await payments.payment(payment_id)
+    if payment is None:
+        return problem(404, "Not found", f"no payment {payment_id}")
+    return Response(payment_view(payment))
+
+
+def bearer_guard(token: str) -> Any:
+    """A guard that lets through requests carrying ``Authorization: Bearer <token>``."""
+    expected = f"Bearer {token}".encode()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        given = connection.headers.get("Authorization", "").encode()
+        if not secrets.compare_digest(given, expected):
+            raise NotAuthorizedException(
+                detail="a valid Authorization: Bearer token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="payment_svc admin"'},
+            )
+
+    return guard
+
+
+_ADMIN_RESPONSES = {
+    401: _problem_spec("missing or wrong bearer token"),
+}
+
+
+@get(
+    "/admin/simulation",
+    summary="The simulation in force",
+    tags=["admin"],
+    responses=_ADMIN_RESPONSES,
+    security=[{"adminToken": []}],
+)
+async def get_simulation(simulation: SimulationState) -> SimulationJSON:
+    return simulation_view(simulation.config)
+
+
+@put(
+    "/admin/simulation",
+    summary="Replace the whole simulation; new requests see it at once",
+    tags=["admin"],
+    exception_handlers={ValidationException: _body_problem},
+    request_max_body_size=MAX_BODY_BYTES,
+    responses={
+        **_ADMIN_RESPONSES,
+        400: _problem_spec("a body that is not a JSON object"),
+        422: _problem_spec("invalid fields, one entry per field in errors"),
+    },
+    security=[{"adminToken": []}],
+)
+async def put_simulation(data: SimulationBody, simulation: SimulationState) -> SimulationJSON:
+    simulation.config = data.to_domain()
+    view = simulation_view(simulation.config)
+    log.info("simulation replaced", **view)
+    return view

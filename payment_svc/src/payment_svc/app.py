@@ -1,0 +1,127 @@
+"""The payment_svc application: routes, dependencies, and the database's life cycle.
+
+Creating the app touches nothing: the database is opened and migrated at start-up.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from payment_svc.api import (
+    MAX_BODY_BYTES,
+    bearer_guard,
+    get_payment,
+    get_simulation,
+    pay,
+    put_simulation,
+)
+from payment_svc.payments import PaymentService, SimulationState
+from payment_svc.repository import LedgerRepository
+from payment_svc.settings import PaymentSettings
+from pizza_common.db import make_engine, migrate
+from pizza_common.web import EXCEPTION_HANDLERS, health_handlers, problem, request_logging
+
+MIGRATIONS = "payment_svc:migrations"
+
+
+class Runtime:
+    """What exists only while the app runs: the engine and the service on top of it."""
+
+    def __init__(self, settings: PaymentSettings) -> None:
+        self.settings = settings
+        self.simulation = SimulationState(settings.simulation())
+        self._engine: AsyncEngine | None = None
+        self._service: PaymentService | None = None
+        self._repository: LedgerRepository | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(self.settings.db_url)
+        try:
+            await migrate(engine, MIGRATIONS)
+            self._engine = engine
+            self._repository = LedgerRepository(engine)
+            self._service = PaymentService(
+                self._repository,
+                self.simulation,
+                random.Random(),
+                stale_claim=timedelta(seconds=self.settings.stale_claim_s),
+            )
+            yield
+        finally:
+            self._service = self._repository = self._engine = None
+            await engine.dispose()
+
+    def service(self) -> PaymentService:
+        if self._service is None:
+            raise RuntimeError("payment_svc has not started")
+        return self._service
+
+    def simulation_state(self) -> SimulationState:
+        return self.simulation
+
+    async def database_ready(self) -> str | None:
+        if self._repository is None:
+            return "not started"
+        try:
+            await self._repository.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
+            return f"database unreachable: {type(exc).__name__}"
+        return None
+
+
+def _unauthorized(_request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    return problem(401, "Unauthorized", exc.detail, headers=exc.headers)
+
+
+def create_app(settings: PaymentSettings | None = None) -> Litestar:
+    settings = settings or PaymentSettings()
+    runtime = Runtime(settings)
+    admin = Router(
+        path="/",
+        route_handlers=[get_simulation, put_simulation],
+        guards=[bearer_guard(settings.admin_token)],
+    )
+    return Litestar(
+        route_handlers=[
+            pay,
+            get_payment,
+            admin,
+            *health_handlers({"database": runtime.database_ready}),
+        ],
+        dependencies={
+            "payments": Provide(runtime.service, sync_to_thread=False),
+            "simulation": Provide(runtime.simulation_state, sync_to_thread=False),
+        },
+        lifespan=[runtime.lifespan],
+        exception_handlers={**EXCEPTION_HANDLERS, NotAuthorizedException: _unauthorized},
+        middleware=[request_logging],
+        # Logging belongs to pizza_common.logging (JSON lines); Litestar must not replace it.
+        logging_config=None,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="payment_svc",
+            version="1.0.0",
+            description="Simulated payments with configurable latency, failures and declines.",
+            components=Components(
+                security_schemes={
+                    "adminToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="PAYMENT_ADMIN_TOKEN (local default: pizza-admin)",
+                    )
+                }
+            ),
+        ),
+    )

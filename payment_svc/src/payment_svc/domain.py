@@ -1,0 +1,182 @@
+"""Payments as plain values: validating what a client asks for, and deciding on it.
+
+Nothing here does I/O, reads the clock or draws random numbers, so every rule is
+tested without a server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+CENT = Decimal("0.01")
+# decimal(9, 2), the money type of the contracts: 9 digits, 2 of them after the point.
+MAX_AMOUNT = Decimal("9999999.99")
+MIN_CARD_DIGITS = 12
+MAX_CARD_DIGITS = 19
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+class PaymentStatus(StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class DeclineReason(StrEnum):
+    CARD_DECLINED = "card_declined"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    AMOUNT_OVER_LIMIT = "amount_over_limit"
+
+
+# Reasons a rule on a card number may give; the amount limit has its own rule.
+CARD_DECLINE_REASONS = frozenset({DeclineReason.CARD_DECLINED, DeclineReason.INSUFFICIENT_FUNDS})
+
+APPROVING_CARD = "4242424242424242"
+DEFAULT_DECLINED_CARDS: Mapping[str, DeclineReason] = MappingProxyType(
+    {
+        "4000000000000002": DeclineReason.CARD_DECLINED,
+        "4000000000009995": DeclineReason.INSUFFICIENT_FUNDS,
+    }
+)
+DEFAULT_AMOUNT_LIMIT = Decimal("500.00")
+
+
+def is_valid_idempotency_key(key: str | None) -> bool:
+    return key is not None and IDEMPOTENCY_KEY.fullmatch(key) is not None
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a card number (digits only) is a multiple of 10."""
+    if not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_digits(raw: str) -> str:
+    """The digits of a card number as typed (spaces allowed); ValueError unless 12 to 19 digits."""
+    digits = raw.replace(" ", "")
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError("must contain only digits and spaces")
+    if not MIN_CARD_DIGITS <= len(digits) <= MAX_CARD_DIGITS:
+        raise ValueError(f"must have {MIN_CARD_DIGITS} to {MAX_CARD_DIGITS} digits")
+    return digits
+
+
+def parse_card_number(raw: Any) -> str:
+    """A Luhn-valid card number's digits; ValueError with a reason otherwise."""
+    if not isinstance(raw, str):
+        raise ValueError("must be a string of digits")
+    digits = card_digits(raw)
+    if not luhn_valid(digits):
+        raise ValueError("fails the Luhn check")
+    return digits
+
+
+def parse_amount(raw: Any, *, field_name: str = "amount") -> Decimal:
+    """A positive decimal(9, 2) from a decimal string or a JSON number.
+
+    Floats are read through their shortest repr, so ``49.9`` is 49.90 and not
+    49.89999…; anything with more than two decimal places is refused, never rounded.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        raise ValueError('must be a decimal string such as "49.00" or a number')
+    try:
+        amount = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
+    except InvalidOperation:
+        raise ValueError('must be a decimal number such as "49.00"') from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount <= 0:
+        raise ValueError("must be greater than 0")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValueError("must have at most 2 decimal places")
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"must have at most 9 digits (at most {MAX_AMOUNT})")
+    return amount.quantize(CENT)
+
+
+def parse_currency(raw: Any) -> str:
+    if not isinstance(raw, str) or CURRENCY.fullmatch(raw) is None:
+        raise ValueError("must be 3 upper-case letters (ISO 4217), such as CHF")
+    return raw
+
+
+def format_amount(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    """A validated request to charge a card (``card_number`` holds digits only)."""
+
+    order_id: str
+    amount: Decimal
+    currency: str
+    card_number: str
+
+    @property
+    def card_last4(self) -> str:
+        return self.card_number[-4:]
+
+    def fingerprint(self) -> str:
+        """Equal for requests that mean the same payment, whatever their JSON spelling.
+
+        It is what an idempotency key is bound to: the key may be reused only for it.
+        """
+        canonical = "|".join(
+            (self.order_id.lower(), format_amount(self.amount), self.currency, self.card_number)
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineRules:
+    """Which payments are declined: listed test cards, then amounts over the limit."""
+
+    amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
+    declined_cards: Mapping[str, DeclineReason] = field(
+        default_factory=lambda: DEFAULT_DECLINED_CARDS
+    )
+
+    def __post_init__(self) -> None:
+        if self.amount_limit <= 0:
+            raise ValueError("the amount limit must be greater than 0")
+        for card, reason in self.declined_cards.items():
+            card_digits(card)
+            if reason not in CARD_DECLINE_REASONS:
+                raise ValueError(f"a card cannot be declined with reason {reason}")
+        object.__setattr__(self, "declined_cards", MappingProxyType(dict(self.declined_cards)))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: PaymentStatus
+    reason: DeclineReason | None = None
+
+
+APPROVED = Decision(PaymentStatus.APPROVED)
+
+
+def decide(request: PaymentRequest, rules: DeclineRules) -> Decision:
+    """Approve, or decline with the first rule that applies (card rules before the limit)."""
+    if (reason := rules.declined_cards.get(request.card_number)) is not None:
+        return Decision(PaymentStatus.DECLINED, reason)
+    if request.amount > rules.amount_limit:
+        return Decision(PaymentStatus.DECLINED, DeclineReason.AMOUNT_OVER_LIMIT)
+    return APPROVED

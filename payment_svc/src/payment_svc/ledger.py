@@ -1,0 +1,57 @@
+"""The ledger's tables: every payment decided, and the idempotency key each came with.
+
+The Alembic migrations in ``migrations/`` create these; this metadata is what the
+repository queries and what autogenerate compares against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    # Unique: whatever races happen, one key never charges twice.
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("order_id", String(36), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(32), nullable=True),
+    Column("amount", Numeric(9, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # Never the whole card number: the last four digits are enough to recognise it.
+    Column("card_last4", String(4), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    # "processing" while a request holds the key, "completed" once its answer is stored.
+    Column("state", String(16), nullable=False),
+    Column("claim_token", String(32), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("payment_id", String(40), nullable=True),
+)

@@ -1,0 +1,190 @@
+"""Taking a payment: the simulation, the idempotency key and the ledger, in that order.
+
+The outcome is a plain value; the HTTP layer turns it into a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypedDict
+
+import structlog
+
+from payment_svc.domain import (
+    DeclineReason,
+    PaymentRequest,
+    PaymentStatus,
+    decide,
+    format_amount,
+)
+from payment_svc.repository import (
+    Claimed,
+    Completed,
+    InProgress,
+    KeyReused,
+    LedgerRepository,
+    Payment,
+    StoredResponse,
+)
+from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
+
+log = structlog.get_logger("payment_svc.payments")
+
+CREATED = 201
+
+
+def new_payment_id() -> str:
+    return f"pay_{secrets.token_hex(12)}"
+
+
+def utc_now() -> datetime:
+    # Millisecond precision, as in the event contracts, so every rendering is the same.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def render_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class PaymentJSON(TypedDict):
+    """A payment as JSON: the body of 201 from POST /pay and of GET /payments/{id}."""
+
+    payment_id: str
+    order_id: str
+    status: PaymentStatus
+    reason: DeclineReason | None
+    amount: str
+    currency: str
+    created_at: str
+
+
+def payment_view(payment: Payment) -> PaymentJSON:
+    """The JSON body that describes a payment (POST /pay and GET /payments/{id})."""
+    return {
+        "payment_id": payment.payment_id,
+        "order_id": payment.order_id,
+        "status": payment.status,
+        "reason": payment.reason,
+        "amount": format_amount(payment.amount),
+        "currency": payment.currency,
+        "created_at": render_timestamp(payment.created_at),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """A new payment was decided (approved or declined) and recorded."""
+
+    response: StoredResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The key was used before for the same request: its first answer, again."""
+
+    response: StoredResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Simulated outage: nothing was charged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hanging:
+    """Simulated hang: the caller must not answer at all."""
+
+
+PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused
+
+
+class SimulationState:
+    """The simulation in force; replaced whole, so a request sees one consistent config."""
+
+    def __init__(self, config: SimulationConfig) -> None:
+        self.config = config
+
+
+class PaymentService:
+    def __init__(
+        self,
+        repository: LedgerRepository,
+        simulation: SimulationState,
+        rng: RandomSource,
+        *,
+        stale_claim: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._repository = repository
+        self._simulation = simulation
+        self._rng = rng
+        self._stale_claim = stale_claim
+        self._clock = clock
+        self._sleep = sleep
+
+    async def pay(self, key: str, request: PaymentRequest) -> PayResult:
+        config = self._simulation.config
+        outcome = simulate(config, self._rng)
+        if isinstance(outcome, Hang):
+            log.warning("simulated hang: the request will not be answered")
+            return Hanging()
+        if isinstance(outcome, Outage):
+            await self._sleep(outcome.delay_s)
+            log.warning("simulated outage: answering 503, nothing charged")
+            return Unavailable()
+
+        now = self._clock()
+        claim = await self._repository.claim(
+            key, request.fingerprint(), now=now, stale_before=now - self._stale_claim
+        )
+        if isinstance(claim, Completed):
+            log.info("idempotent replay", idempotency_key=key)
+            return Replayed(claim.response)
+        if not isinstance(claim, Claimed):
+            log.info("idempotency key refused", idempotency_key=key, why=type(claim).__name__)
+            return claim
+        try:
+            await self._sleep(outcome.delay_s)
+            return await self._charge(claim, request, config)
+        except BaseException:
+            # Nothing was recorded: free the key so that a retry is not refused.
+            await asyncio.shield(self._repository.release(claim))
+            raise
+
+    async def _charge(
+        self, claim: Claimed, request: PaymentRequest, config: SimulationConfig
+    ) -> PayResult:
+        decision = decide(request, config.rules)
+        payment = Payment(
+            payment_id=new_payment_id(),
+            order_id=request.order_id,
+            status=decision.status,
+            reason=decision.reason,
+            amount=request.amount,
+            currency=request.currency,
+            card_last4=request.card_last4,
+            created_at=self._clock(),
+        )
+        response = StoredResponse(CREATED, dict(payment_view(payment)))
+        answer = await self._repository.record(claim, payment, response)
+        if answer is not response:
+            return Replayed(answer)
+        with structlog.contextvars.bound_contextvars(payment_id=payment.payment_id):
+            log.info(
+                "payment decided",
+                status=decision.status.value,
+                reason=decision.reason.value if decision.reason else None,
+                amount=format_amount(payment.amount),
+                currency=payment.currency,
+                card_last4=payment.card_last4,
+            )
+        return Charged(response)
+
+    async def payment(self, payment_id: str) -> Payment | None:
+        return await self._repository.payment(payment_id)

@@ -1,0 +1,51 @@
+"""payment_svc's settings, from ``PAYMENT_*`` environment variables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from payment_svc.domain import DEFAULT_AMOUNT_LIMIT, DeclineRules, parse_amount
+from payment_svc.simulation import Latency, SimulationConfig
+from pizza_common.service import ServiceSettings
+
+# A default for local runs only: any deployment sets PAYMENT_ADMIN_TOKEN to a secret.
+LOCAL_ADMIN_TOKEN = "pizza-admin"  # noqa: S105
+
+
+class PaymentSettings(ServiceSettings):
+    """``PAYMENT_PORT``, ``PAYMENT_DATABASE_URL``, ``PAYMENT_LATENCY_MS``, … override these."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYMENT_", extra="ignore")
+
+    service_name: str = "payment_svc"
+    port: int = 8002
+    admin_token: str = Field(default=LOCAL_ADMIN_TOKEN, min_length=1)
+    # The simulation at start; PUT /admin/simulation replaces it while running.
+    latency_ms: str = "20-80"
+    error_rate: float = Field(default=0.03, ge=0.0, le=1.0)
+    hang: bool = False
+    amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
+    # A claim on an idempotency key older than this is taken to be left by a crash.
+    stale_claim_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("latency_ms")
+    @classmethod
+    def _latency_parses(cls, value: str) -> str:
+        Latency.parse(value)
+        return value
+
+    @field_validator("amount_limit", mode="before")
+    @classmethod
+    def _limit_is_money(cls, value: object) -> Decimal:
+        return parse_amount(value)
+
+    def simulation(self) -> SimulationConfig:
+        return SimulationConfig(
+            latency=Latency.parse(self.latency_ms),
+            error_rate=self.error_rate,
+            hang=self.hang,
+            rules=DeclineRules(amount_limit=self.amount_limit),
+        )
