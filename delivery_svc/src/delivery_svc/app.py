@@ -1,0 +1,203 @@
+"""delivery_svc's REST API: where each order is on its way to the door.
+
+``create_app`` connects to nothing: the database is migrated and the consumer and the
+fleet are started in the lifespan, and stopped there again on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.serialization import encode_json
+
+from delivery_svc.api_models import (
+    OrderList,
+    OrderTracking,
+    status_change,
+    summary_view,
+    tracking_view,
+)
+from delivery_svc.dispatcher import Dispatcher
+from delivery_svc.feed import StatusFeed
+from delivery_svc.projection import Projection
+from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
+from delivery_svc.store import DeliveryStore
+from delivery_svc.tracking import DeliveryStatus, TrackedOrder
+from pizza_common.avro import AvroEventCodec, registry_client
+from pizza_common.consumer import ConsumerOptions, EventConsumer
+from pizza_common.db import make_engine, migrate
+from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.settings import KafkaSettings
+from pizza_common.web import (
+    EXCEPTION_HANDLERS,
+    PROBLEM_JSON,
+    health_handlers,
+    problem,
+    request_logging,
+)
+
+log = structlog.get_logger("delivery")
+
+MIGRATIONS = "delivery_svc:migrations"
+STEP_ORDER = list(DeliveryStatus)
+
+
+@dataclass
+class Running:
+    store: DeliveryStore
+    feed: StatusFeed
+    consumer: EventConsumer
+
+
+def _not_found(order_id: str) -> NotFoundException:
+    return NotFoundException(
+        detail=f"no order {order_id} is known to delivery (yet): it appears once "
+        "order.placed or order.ready for it was received"
+    )
+
+
+def _invalid_query(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    return problem(422, "Invalid query", exc.detail or "invalid query parameters", errors=errors)
+
+
+NOT_FOUND = ResponseSpec(None, description="No such order (problem+json)", media_type=PROBLEM_JSON)
+UNPROCESSABLE = ResponseSpec(
+    None, description="Invalid status or limit (problem+json)", media_type=PROBLEM_JSON
+)
+
+
+def create_app(settings: DeliverySettings | None = None) -> Litestar:
+    settings = settings or DeliverySettings()
+    state: dict[str, Running] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.db_url)
+        await migrate(engine, MIGRATIONS)
+        kafka = KafkaSettings()
+        registry = registry_client(kafka)
+        stopping = asyncio.Event()
+        store, feed = DeliveryStore(engine), StatusFeed()
+        dispatcher = Dispatcher(store, feed, settings.driver_names, settings.drive_time)
+        consumer = EventConsumer(
+            kafka,
+            ConsumerOptions(
+                group_id=CONSUMER_GROUP,
+                instance=settings.instance_id,
+                topics=[ORDER_PLACED, ORDER_READY],
+            ),
+            {
+                ORDER_PLACED: AvroEventCodec(registry, OrderPlaced),
+                ORDER_READY: AvroEventCodec(registry, OrderReady),
+            },
+            Projection(store, feed, dispatcher).handle,
+            stopping=stopping,
+        )
+        tasks = [
+            asyncio.create_task(consumer.run(), name="delivery-consumer"),
+            asyncio.create_task(dispatcher.run(stopping), name="delivery-fleet"),
+        ]
+        state["running"] = Running(store, feed, consumer)
+        log.info("delivery open", drivers=settings.drivers, drive_seconds=settings.drive_seconds)
+        try:
+            yield
+        finally:
+            stopping.set()
+            feed.close()
+            for result in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(result, BaseException):
+                    log.error("stopped with an error", error=repr(result))
+            await engine.dispose()
+            log.info("delivery closed")
+
+    def running() -> Running:
+        return state["running"]
+
+    async def consumer_ready() -> str | None:
+        current = state.get("running")
+        return None if current is not None and current.consumer.ready else "consumer not started"
+
+    @get(
+        "/orders/{order_id:str}",
+        tags=["orders"],
+        summary="Status and timeline of one order",
+        responses={404: NOT_FOUND},
+    )
+    async def get_order(order_id: str) -> OrderTracking:
+        store = running().store
+        order = await store.get(order_id)
+        if order is None:
+            raise _not_found(order_id)
+        return tracking_view(order, await store.notifications_of(order_id))
+
+    @get(
+        "/orders/{order_id:str}/events",
+        tags=["orders"],
+        summary="Status changes of one order as server-sent events",
+        description="Sends the current status at once, then each change (event `status`, "
+        "data: JSON with order_id, status, at, driver); ends after `delivered`.",
+        responses={404: NOT_FOUND},
+    )
+    async def order_events(order_id: str) -> ServerSentEvent:
+        current = running()
+        if await current.store.get(order_id) is None:
+            raise _not_found(order_id)
+        return ServerSentEvent(_status_stream(current, order_id))
+
+    @get(
+        "/orders",
+        tags=["orders"],
+        summary="Orders, newest change first, optionally only those with a status",
+        responses={422: UNPROCESSABLE},
+        exception_handlers={ValidationException: _invalid_query},
+    )
+    async def list_orders(
+        status: DeliveryStatus | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> OrderList:
+        found = await running().store.find(status, limit)
+        return OrderList([summary_view(order) for order in found])
+
+    return Litestar(
+        route_handlers=[
+            *health_handlers({"consumer": consumer_ready}),
+            get_order,
+            order_events,
+            list_orders,
+        ],
+        lifespan=[lifespan],
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        middleware=[request_logging],
+        openapi_config=OpenAPIConfig(
+            title="delivery_svc",
+            version="0.1.0",
+            description="Where each order is on its way to the door.",
+        ),
+    )
+
+
+async def _status_stream(current: Running, order_id: str) -> AsyncIterator[ServerSentEventMessage]:
+    # Follow first, then read: a change between the two is queued, not missed.
+    async with current.feed.follow(order_id) as changes:
+        order: TrackedOrder | None = await current.store.get(order_id)
+        sent: DeliveryStatus | None = None
+        while order is not None:
+            status = order.status
+            if sent is None or STEP_ORDER.index(status) > STEP_ORDER.index(sent):
+                data = encode_json(status_change(order)).decode()
+                yield ServerSentEventMessage(data=data, event="status")
+                sent = status
+            if status is DeliveryStatus.DELIVERED:
+                return
+            order = await changes.get()

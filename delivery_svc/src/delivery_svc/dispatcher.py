@@ -1,0 +1,95 @@
+"""Runs the fleet: applies :func:`fleet.next_moves` until nothing moves, then sleeps until
+the next arrival or until a newly ready order wakes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from delivery_svc.durations import SecondsRange
+from delivery_svc.feed import StatusFeed
+from delivery_svc.fleet import next_arrival, next_moves
+from delivery_svc.notifications import message_for
+from delivery_svc.store import DeliveryStore
+
+log = structlog.get_logger("delivery.fleet")
+
+IDLE_CHECK_S = 5.0
+"""Look again at least this often, whatever happens."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        feed: StatusFeed,
+        drivers: Sequence[str],
+        drive_time: SecondsRange,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._drivers = list(drivers)
+        self._drive_time = drive_time
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                moved = await self._step()
+            except Exception as exc:  # noqa: BLE001 - e.g. database busy: try again shortly
+                log.warning("fleet step failed", error=repr(exc))
+                moved = False
+            if moved:
+                continue
+            await self._sleep(stopping)
+
+    async def _step(self) -> bool:
+        now = self._clock()
+        orders = await self._store.in_fleet_hands()
+        moves = next_moves(orders, self._drivers, now, lambda: self._drive_time.draw(self._rng))
+        for order in moves:
+            status = order.status
+            message = message_for(status)
+            notified = await self._store.save_move(order, now, message)
+            log.info(status.value, order_id=order.order_id, driver=order.driver)
+            if notified and message is not None:
+                log.info(
+                    "notification sent",
+                    order_id=order.order_id,
+                    kind=message.kind.value,
+                    phone=order.destination.phone if order.destination else None,
+                    de=message.de,
+                    en=message.en,
+                )
+            self._feed.publish(order)
+        return bool(moves)
+
+    async def _sleep(self, stopping: asyncio.Event) -> None:
+        orders = await self._store.in_fleet_hands()
+        arrival = next_arrival(orders)
+        timeout = IDLE_CHECK_S
+        if arrival is not None:
+            timeout = min(timeout, max(0.0, (arrival - self._clock()).total_seconds()))
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        self._wake.clear()

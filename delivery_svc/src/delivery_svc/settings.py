@@ -1,0 +1,35 @@
+"""delivery_svc's settings: ``DELIVERY_*`` from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from delivery_svc.durations import SecondsRange
+from pizza_common.service import ServiceSettings
+
+CONSUMER_GROUP = "delivery"
+
+
+class DeliverySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DELIVERY_", extra="ignore")
+
+    service_name: str = "delivery"
+    port: int = 8004
+    drivers: int = Field(default=3, ge=1, le=100)
+    drive_seconds: str = "5-10"
+    """How long a drive takes: ``"7"`` or a range ``"5-10"`` drawn per order; ``"0"`` in tests."""
+
+    @field_validator("drive_seconds")
+    @classmethod
+    def _valid_drive_seconds(cls, value: str) -> str:
+        SecondsRange.parse(value)
+        return value
+
+    @property
+    def drive_time(self) -> SecondsRange:
+        return SecondsRange.parse(self.drive_seconds)
+
+    @property
+    def driver_names(self) -> list[str]:
+        return [f"driver-{number}" for number in range(1, self.drivers + 1)]
