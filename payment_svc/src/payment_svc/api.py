@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import structlog
 from litestar import Request, Response, get, post, put
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from payment_svc.api_models import (
     FieldError,
@@ -47,7 +48,10 @@ RETRY_AFTER = {"Retry-After": "1"}
 
 def _problem_spec(description: str) -> ResponseSpec:
     return ResponseSpec(
-        data_container=ProblemJSON, description=description, media_type=PROBLEM_JSON
+        data_container=ProblemJSON,
+        description=description,
+        media_type=PROBLEM_JSON,
+        generate_examples=False,  # random examples would change the document on every start
     )
 
 
@@ -106,6 +110,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
     status_code=201,
     responses={
         201: ResponseSpec(
+            generate_examples=False,
             data_container=PaymentJSON,
             description="a new payment, approved or declined; or, replayed, the first answer",
         ),
@@ -121,12 +126,12 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
 )
 async def pay(
     request: Request[Any, Any, Any],
-    data: PayBody,
-    payments: PaymentService,
+    data: JSONBody[PayBody],
+    payments: NamedDependency[PaymentService],
     idempotency_key: Annotated[
         str,
-        Parameter(
-            header=IDEMPOTENCY_HEADER,
+        HeaderParameter(
+            name=IDEMPOTENCY_HEADER,
             min_length=1,
             max_length=128,
             pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
@@ -178,11 +183,16 @@ async def pay(
     summary="A payment of the ledger",
     tags=["payments"],
     responses={
-        200: ResponseSpec(data_container=PaymentJSON, description="the payment"),
+        200: ResponseSpec(
+            data_container=PaymentJSON, description="the payment", generate_examples=False
+        ),
         404: _problem_spec("no payment with this id"),
     },
 )
-async def get_payment(payment_id: str, payments: PaymentService) -> Response[Any]:
+async def get_payment(
+    payment_id: Annotated[str, PathParameter(description="as answered by POST /pay")],
+    payments: NamedDependency[PaymentService],
+) -> Response[Any]:
     payment = await payments.payment(payment_id)
     if payment is None:
         return problem(404, "Not found", f"no payment {payment_id}")
@@ -216,7 +226,7 @@ _ADMIN_RESPONSES = {
     responses=_ADMIN_RESPONSES,
     security=[{"adminToken": []}],
 )
-async def get_simulation(simulation: SimulationState) -> SimulationJSON:
+async def get_simulation(simulation: NamedDependency[SimulationState]) -> SimulationJSON:
     return simulation_view(simulation.config)
 
 
@@ -233,7 +243,9 @@ async def get_simulation(simulation: SimulationState) -> SimulationJSON:
     },
     security=[{"adminToken": []}],
 )
-async def put_simulation(data: SimulationBody, simulation: SimulationState) -> SimulationJSON:
+async def put_simulation(
+    data: JSONBody[SimulationBody], simulation: NamedDependency[SimulationState]
+) -> SimulationJSON:
     simulation.config = data.to_domain()
     view = simulation_view(simulation.config)
     log.info("simulation replaced", **view)

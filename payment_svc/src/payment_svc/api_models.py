@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, TypedDict
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -154,11 +154,15 @@ class FieldError(TypedDict):
     message: str
 
 
-class ProblemJSON(TypedDict):
-    """RFC 9457 problem details, as every error of the platform is answered."""
-
+class _ProblemFields(TypedDict):
     type: str
     title: str
     status: int
     detail: str
-    errors: NotRequired[list[FieldError]]
+
+
+# total=False rather than NotRequired: postponed annotations hide NotRequired at run time.
+class ProblemJSON(_ProblemFields, total=False):
+    """RFC 9457 problem details, as every error of the platform is answered."""
+
+    errors: list[FieldError]
