@@ -5,12 +5,14 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from payment_svc.domain import PaymentRequest
 from tests.service_process import ServiceProcess, free_port
 
 ADMIN = {"Authorization": "Bearer pizza-admin"}
@@ -124,3 +126,16 @@ def own_payment(tmp_path: Path) -> Iterator[PaymentProcess]:
         yield process
     finally:
         process.stop()
+
+
+def plant_claim(process: PaymentProcess, key: str, body: dict[str, Any], claimed_at: str) -> None:
+    """Leave a claim on ``key`` as a request still running (or one that died) would."""
+    request = PaymentRequest(
+        body["order_id"], Decimal(body["amount"]), body["currency"], body["card_number"]
+    )
+    with sqlite3.connect(process.database) as conn:
+        conn.execute(
+            "INSERT INTO idempotency_keys (key, fingerprint, state, claim_token, claimed_at) "
+            "VALUES (?, ?, 'processing', 'planted', ?)",
+            (key, request.fingerprint(), claimed_at),
+        )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from tests.payment_svc.conftest import (
     PaymentProcess,
     new_key,
     payment_body,
+    plant_claim,
 )
 
 pytestmark = pytest.mark.integration
@@ -373,3 +375,28 @@ def test_ledger_and_keys_survive_a_restart(own_payment: PaymentProcess) -> None:
     fetched = httpx.get(f"{own_payment.url}/payments/{first.json()['payment_id']}", timeout=5)
     assert fetched.json() == first.json()
     assert len(own_payment.ledger(body["order_id"])) == 1
+
+
+def test_a_key_held_by_a_running_request_is_409_with_retry_after(payment: PaymentProcess) -> None:
+    body, key = payment_body(), new_key()
+    plant_claim(payment, key, body, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+    answer = payment.pay(body, key)
+    problem = _assert_problem(answer, 409)
+    assert answer.headers["Retry-After"] == "1"
+    assert "processed" in problem["detail"]
+    assert payment.ledger(body["order_id"]) == []
+
+
+def test_a_claim_left_by_a_crash_is_taken_over(payment: PaymentProcess) -> None:
+    body, key = payment_body(), new_key()
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    plant_claim(payment, key, body, long_ago.strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+    answer = payment.pay(body, key)
+    assert answer.status_code == 201, answer.text
+    assert len(payment.ledger(body["order_id"])) == 1
+    record = payment.idempotency_record(key)
+    assert record is not None
+    assert record["state"] == "completed"
+    assert record["payment_id"] == answer.json()["payment_id"]
