@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Integer,
     MetaData,
     Numeric,
@@ -16,6 +15,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from pizza_common.db import UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -39,7 +40,7 @@ payments = Table(
     Column("currency", String(3), nullable=False),
     # Never the whole card number: the last four digits are enough to recognise it.
     Column("card_last4", String(4), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 idempotency_keys = Table(
@@ -50,7 +51,7 @@ idempotency_keys = Table(
     # "processing" while a request holds the key, "completed" once its answer is stored.
     Column("state", String(16), nullable=False),
     Column("claim_token", String(32), nullable=False),
-    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
     Column("response_status", Integer, nullable=True),
     Column("response_body", Text, nullable=True),
     Column("payment_id", String(40), nullable=True),

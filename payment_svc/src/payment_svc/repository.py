@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -74,11 +74,6 @@ class KeyReused:
 ClaimResult = Claimed | Completed | InProgress | KeyReused
 
 
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _stored(row: Any) -> StoredResponse:
     return StoredResponse(int(row.response_status), json.loads(row.response_body))
 
@@ -127,7 +122,7 @@ class LedgerRepository:
                     return KeyReused()
                 if row.state == COMPLETED:
                     return Completed(_stored(row))
-                if _utc(row.claimed_at) >= stale_before:
+                if row.claimed_at >= stale_before:
                     return InProgress()
                 taken = await connection.execute(
                     update(idempotency_keys)
@@ -221,5 +216,5 @@ class LedgerRepository:
             amount=Decimal(row.amount),
             currency=row.currency,
             card_last4=row.card_last4,
-            created_at=_utc(row.created_at),
+            created_at=row.created_at,
         )

@@ -28,7 +28,8 @@ class PaymentSettings(ServiceSettings):
     error_rate: float = Field(default=0.03, ge=0.0, le=1.0)
     hang: bool = False
     amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
-    # A claim on an idempotency key older than this is taken to be left by a crash.
+    # A claim on an idempotency key older than this is taken to be left by a crash; keep it
+    # above the longest latency the simulation allows (60 s) so live requests keep theirs.
     stale_claim_s: float = Field(default=120.0, gt=0)
 
     @field_validator("latency_ms")
