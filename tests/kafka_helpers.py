@@ -39,3 +39,15 @@ def consume_until(
 
 def with_key(key: str) -> Callable[[list[Message]], bool]:
     return lambda messages: any(m.key() == key.encode() for m in messages)
+
+
+def read_all(settings: KafkaSettings, topic: str, *, quiet_s: float = 3.0) -> list[Message]:
+    """Everything on ``topic`` now: read from the start until nothing new came for ``quiet_s``."""
+    last_seen = [0, time.monotonic()]
+
+    def settled(messages: list[Message]) -> bool:
+        if len(messages) != last_seen[0]:
+            last_seen[:] = [len(messages), time.monotonic()]
+        return time.monotonic() - last_seen[1] > quiet_s
+
+    return consume_until(settings, topic, settled, timeout_s=60)

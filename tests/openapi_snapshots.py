@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.serialization import encode_json
 
 from pizza_common.paths import REPO_ROOT
 
@@ -26,7 +27,9 @@ def served_document(service: str) -> str | None:
     except ModuleNotFoundError:
         return None
     app: Litestar = module.create_app()
-    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True) + "\n"
+    # Through litestar's own encoder, which knows the models used in examples.
+    document = json.loads(encode_json(app.openapi_schema.to_schema()))
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def snapshot_path(service: str) -> Path:

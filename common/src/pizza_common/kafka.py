@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pizza_common.settings import KafkaSettings
+
+# librdkafka's own messages, through Python logging (and so as JSON lines).
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 
 def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:
@@ -16,6 +20,7 @@ def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any
         "acks": "all",
         "linger.ms": 5,
         "compression.type": "lz4",
+        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }
 
@@ -36,5 +41,6 @@ def consumer_config(
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "isolation.level": "read_committed",
+        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }

@@ -46,3 +46,11 @@ def configure_logging(service: str, instance: str | None = None, level: str = "I
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries that set up handlers of their own at import would print other formats.
+    for logger in logging.Logger.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger):
+            logger.handlers.clear()
+            logger.propagate = True
+    # One line per outgoing HTTP request is noise; their failures still show.
+    for chatty in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -8,7 +8,7 @@ Errors follow RFC 9457 (``application/problem+json``): ``type``, ``title``, ``st
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -17,8 +17,9 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("pizza.web")
@@ -114,6 +115,30 @@ def request_logging(app: ASGIApp) -> ASGIApp:
             )
 
     return middleware
+
+
+def service_app(
+    *,
+    title: str,
+    description: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    ready_checks: Mapping[str, ReadyCheck],
+    exception_handlers: Mapping[type[Exception] | int, Any] | None = None,
+    openapi_config: OpenAPIConfig | None = None,
+    **kwargs: Any,
+) -> Litestar:
+    """A service's litestar app with what every service has: problem+json errors, request
+    logging, ``/health`` and ``/ready``, and an OpenAPI document at ``/schema``."""
+    return Litestar(
+        route_handlers=[*route_handlers, *health_handlers(ready_checks)],
+        exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
+        middleware=[request_logging],
+        # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
+        logging_config=None,
+        openapi_config=openapi_config
+        or OpenAPIConfig(title=title, version="1.0.0", description=description),
+        **kwargs,
+    )
 
 
 def serve(app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:

@@ -48,7 +48,7 @@ class Problem(BaseModel):
 
 
 def _problem_spec(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description)
+    return ResponseSpec(data_container=Problem, description=description, generate_examples=False)
 
 
 @get("/menu", tags=["menu"], summary="What can be ordered, with prices")

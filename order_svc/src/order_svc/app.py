@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 import structlog
 from litestar import Litestar
-from litestar.openapi import OpenAPIConfig
 from sqlalchemy.exc import SQLAlchemyError
 
 from order_svc.api import get_order, menu, place_order
@@ -23,7 +22,7 @@ from pizza_common.events import OrderPlaced
 from pizza_common.kafka import producer_config
 from pizza_common.producer import AsyncProducer
 from pizza_common.settings import KafkaSettings
-from pizza_common.web import EXCEPTION_HANDLERS, health_handlers, request_logging
+from pizza_common.web import service_app
 
 log = structlog.get_logger("order_svc")
 
@@ -89,22 +88,13 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             return f"database: {exc}"
         return None
 
-    app = Litestar(
-        route_handlers=[
-            menu,
-            place_order,
-            get_order,
-            *health_handlers({"database": database_ready}),
-        ],
+    app = service_app(
+        title="order_svc",
+        description="Takes pizza orders: validates, charges through payment_svc, "
+        "publishes order.placed. See docs/contracts.md.",
+        route_handlers=[menu, place_order, get_order],
+        ready_checks={"database": database_ready},
         lifespan=[lifespan],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[request_logging],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="order_svc",
-            version="1.0.0",
-            description="Takes pizza orders: validates, charges through payment_svc, "
-            "publishes order.placed. See docs/contracts.md.",
-        ),
     )
     return app

@@ -30,7 +30,7 @@ from payment_svc.payments import PaymentService, SimulationState
 from payment_svc.repository import LedgerRepository
 from payment_svc.settings import PaymentSettings
 from pizza_common.db import make_engine, migrate
-from pizza_common.web import EXCEPTION_HANDLERS, health_handlers, problem, request_logging
+from pizza_common.web import problem, service_app
 
 MIGRATIONS = "payment_svc:migrations"
 
@@ -93,27 +93,23 @@ def create_app(settings: PaymentSettings | None = None) -> Litestar:
         route_handlers=[get_simulation, put_simulation],
         guards=[bearer_guard(settings.admin_token)],
     )
-    return Litestar(
-        route_handlers=[
-            pay,
-            get_payment,
-            admin,
-            *health_handlers({"database": runtime.database_ready}),
-        ],
+    description = "Simulated payments with configurable latency, failures and declines."
+    return service_app(
+        title="payment_svc",
+        description=description,
+        route_handlers=[pay, get_payment, admin],
+        ready_checks={"database": runtime.database_ready},
         dependencies={
             "payments": Provide(runtime.service, sync_to_thread=False),
             "simulation": Provide(runtime.simulation_state, sync_to_thread=False),
         },
         lifespan=[runtime.lifespan],
-        exception_handlers={**EXCEPTION_HANDLERS, NotAuthorizedException: _unauthorized},
-        middleware=[request_logging],
-        # Logging belongs to pizza_common.logging (JSON lines); Litestar must not replace it.
-        logging_config=None,
+        exception_handlers={NotAuthorizedException: _unauthorized},
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="payment_svc",
             version="1.0.0",
-            description="Simulated payments with configurable latency, failures and declines.",
+            description=description,
             components=Components(
                 security_schemes={
                     "adminToken": SecurityScheme(
