@@ -1,0 +1,165 @@
+"""delivery_svc as a real process: catching up, duplicates, dead letters, REST and SSE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from pizza_common.events import ORDER_READY, dead_letter_topic
+from pizza_common.settings import KafkaSettings
+from pizza_infra.config import InfraSettings
+from tests.factories import order_placed, order_ready
+from tests.kafka_helpers import consume_until, with_key
+from tests.kitchen_svc.helpers import (
+    OrderFeed,
+    Processes,
+    header_texts,
+    processes,
+    ready_records,
+    wait_until,
+)
+from tests.service_process import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def run(infra: InfraSettings, tmp_path: Path) -> Iterator[Processes]:
+    with processes(infra, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def feed(kafka_settings: KafkaSettings, registry: SchemaRegistryClient) -> OrderFeed:
+    return OrderFeed(kafka_settings, registry)
+
+
+def _tracking(delivery: ServiceProcess, order_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5)
+    body: dict[str, Any] = response.json()
+    return body if response.status_code == 200 else {}
+
+
+def _wait_delivered(delivery: ServiceProcess, order_ids: list[str]) -> list[dict[str, Any]]:
+    def all_delivered() -> list[dict[str, Any]] | None:
+        found = [_tracking(delivery, order_id) for order_id in order_ids]
+        return found if all(f.get("status") == "delivered" for f in found) else None
+
+    result: list[dict[str, Any]] = wait_until(all_delivered, 120, "every order delivered")
+    return result
+
+
+def test_delivery_offline_while_orders_are_cooked_catches_up(
+    run: Processes, feed: OrderFeed, kafka_settings: KafkaSettings
+) -> None:
+    delivery = run.delivery()
+    delivery.stop()
+    run.kitchen("kitchen-1")
+    orders = [order_placed() for _ in range(5)]
+    ids = [order.order_id for order in orders]
+
+    feed.place(orders)
+    ready_records(kafka_settings, set(ids))  # all cooked while delivery was down
+
+    delivery = run.delivery()
+    for tracking in _wait_delivered(delivery, ids):
+        steps = [entry["status"] for entry in tracking["timeline"]]
+        assert steps == ["received", "ready", "driver_assigned", "on_the_way", "delivered"]
+        assert tracking["kitchen_instance"] == "kitchen-1"
+
+
+def test_duplicates_and_ready_before_placed_give_one_delivery_and_one_notification_each(
+    run: Processes, feed: OrderFeed
+) -> None:
+    placed = order_placed()
+    ready = order_ready(placed)
+    delivery = run.delivery()
+
+    feed.ready([ready, ready])  # ready first, twice
+    wait_until(lambda: _tracking(delivery, placed.order_id).get("status") == "ready", 60, "ready")
+    with httpx.stream("GET", f"{delivery.url}/orders/{placed.order_id}/events", timeout=60) as sse:
+        feed.place([placed, placed, order_placed(placed.order_id)])
+        statuses = [line for line in sse.iter_lines() if line.startswith("data:")]
+    assert [s.split('"status":"')[1].split('"')[0] for s in statuses] == [
+        "ready",
+        "driver_assigned",
+        "on_the_way",
+        "delivered",
+    ]
+    [tracking] = _wait_delivered(delivery, [placed.order_id])
+    assert [n["kind"] for n in tracking["notifications"]] == ["on_the_way", "delivered"]
+    assert tracking["notifications"][0]["message_de"] == "Dein Essen kommt!"
+    assert tracking["notifications"][0]["message_en"] == "Your food is on its way!"
+    assert len(tracking["timeline"]) == 5
+    feed.ready([order_ready(placed)])  # a late duplicate with a new event id
+    feed.place([placed])
+    delivered = [o["order_id"] for o in _list(delivery, "delivered")]
+    assert delivered.count(placed.order_id) == 1
+    notified = [
+        r
+        for r in delivery.log_records()
+        if r.get("event") == "notification sent" and r.get("order_id") == placed.order_id
+    ]
+    assert [r["kind"] for r in notified] == ["on_the_way", "delivered"]
+
+
+def _list(delivery: ServiceProcess, status: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{delivery.url}/orders", params={"status": status, "limit": 1000})
+    assert response.status_code == 200
+    orders: list[dict[str, Any]] = response.json()["orders"]
+    return orders
+
+
+def test_a_poison_order_ready_is_dead_lettered_and_delivery_goes_on(
+    run: Processes, feed: OrderFeed, kafka_settings: KafkaSettings
+) -> None:
+    delivery = run.delivery()
+    poison_key = f"poison-{order_placed().order_id}"
+    placed = order_placed()
+
+    feed.raw(ORDER_READY, poison_key, b"\x00\x00\x00\x00")  # framed, but no schema id 0
+    feed.flush()
+    feed.place([placed])
+    feed.ready([order_ready(placed)])
+
+    _wait_delivered(delivery, [placed.order_id])
+    messages = consume_until(kafka_settings, dead_letter_topic(ORDER_READY), with_key(poison_key))
+    [dead] = [m for m in messages if m.key() == poison_key.encode()]
+    headers = header_texts(dead)
+    assert dead.value() == b"\x00\x00\x00\x00"
+    assert headers["dlq.group"] == "delivery"
+    assert headers["dlq.source.topic"] == ORDER_READY
+    assert headers["dlq.reason"] in {"not-confluent-framed", "unknown-schema", "malformed-avro"}
+
+
+def test_unknown_order_and_invalid_status_are_problems(run: Processes) -> None:
+    delivery = run.delivery()
+    missing = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "no order" in missing.json()["detail"]
+    events = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}/events")
+    assert events.status_code == 404
+    invalid = httpx.get(f"{delivery.url}/orders", params={"status": "lost"})
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["key"] == "status"
+
+
+def test_orders_in_progress_continue_after_a_restart(run: Processes, feed: OrderFeed) -> None:
+    delivery = run.delivery(drive_seconds="4")
+    placed = order_placed()
+    feed.place([placed])
+    feed.ready([order_ready(placed)])
+    wait_until(
+        lambda: _tracking(delivery, placed.order_id).get("status") == "on_the_way", 60, "driving"
+    )
+    delivery.stop()
+
+    delivery = run.delivery(drive_seconds="4")
+    [tracking] = _wait_delivered(delivery, [placed.order_id])
+    assert [n["kind"] for n in tracking["notifications"]] == ["on_the_way", "delivered"]
