@@ -15,7 +15,7 @@ import structlog
 import uvicorn
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -39,6 +39,8 @@ def problem(
 
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail or "the request could not be processed"
+    if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        detail = f"the body is not valid JSON: {exc.__cause__.detail}"
     extra: dict[str, Any] = {}
     if exc.extra and isinstance(exc.extra, list):
         extra["errors"] = exc.extra

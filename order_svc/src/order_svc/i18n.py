@@ -22,6 +22,8 @@ FIELD_MESSAGES: dict[str, dict[Language, str]] = {
     },
     "string_pattern_mismatch": {"en": "Has an invalid format.", "de": "Hat ein ungültiges Format."},
     "int_type": {"en": "Must be a whole number.", "de": "Muss eine ganze Zahl sein."},
+    "int_parsing": {"en": "Must be a whole number.", "de": "Muss eine ganze Zahl sein."},
+    "int_from_float": {"en": "Must be a whole number.", "de": "Muss eine ganze Zahl sein."},
     "greater_than_equal": {"en": "Must be at least {ge}.", "de": "Muss mindestens {ge} sein."},
     "less_than_equal": {"en": "Must be at most {le}.", "de": "Darf höchstens {le} sein."},
     "too_short": {
