@@ -65,3 +65,7 @@ test *ARGS: lint typecheck
 # Rewrite docs/openapi/*.json from what the services serve (after a deliberate API change).
 openapi:
     {{run}} python -m tests.openapi_snapshots
+
+# Place the sample order (docs/examples/order.json) with order_svc and print the answer.
+order:
+    {{run}} pizza-order

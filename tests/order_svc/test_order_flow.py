@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -237,3 +239,11 @@ def test_killed_after_commit_the_event_is_published_on_restart(
         assert state["status"] == "accepted"
     finally:
         restarted.stop()
+
+
+def test_just_order_places_the_documented_sample(order: ServiceProcess) -> None:
+    env = {**os.environ, "ORDER_PORT": str(order.port)}
+    result = subprocess.run(["just", "order"], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("HTTP 201")
+    assert '"status": "accepted"' in result.stdout
