@@ -34,6 +34,9 @@ def _test_settings(var_dir: Path) -> InfraSettings:
         var_dir=var_dir,
         # The downloads are shared with the platform: only the data is the tests' own.
         cache_override=InfraSettings().cache_dir,
+        # Never a broker or registry from the developer's environment.
+        kafka_bootstrap_servers=None,
+        schema_registry_url_override=None,
     )
 
 

@@ -33,6 +33,12 @@ class InfraSettings(BaseSettings):
     var_dir: Path = Field(default=REPO_ROOT / "var", validation_alias="PIZZA_VAR_DIR")
     cache_override: Path | None = Field(default=None, validation_alias="PIZZA_CACHE_DIR")
     topic_replication_factor: int | None = None
+    # Set to work on a broker and registry that run elsewhere (e.g. in Docker Compose):
+    # topics-apply, topics, schemas-register and schemas-check then use them.
+    kafka_bootstrap_servers: str | None = None
+    schema_registry_url_override: str | None = Field(
+        default=None, validation_alias="SCHEMA_REGISTRY_URL"
+    )
 
     @property
     def cache_dir(self) -> Path:
@@ -53,7 +59,7 @@ class InfraSettings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{HOST}:{self.kafka_port}"
+        return self.kafka_bootstrap_servers or f"{HOST}:{self.kafka_port}"
 
     @property
     def registry_base_url(self) -> str:
@@ -62,7 +68,7 @@ class InfraSettings(BaseSettings):
     @property
     def schema_registry_url(self) -> str:
         """The Confluent-compatible API that confluent-kafka's client speaks."""
-        return f"{self.registry_base_url}/apis/ccompat/v7"
+        return self.schema_registry_url_override or f"{self.registry_base_url}/apis/ccompat/v7"
 
 
 class InfraError(Exception):
