@@ -16,7 +16,7 @@ import structlog
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.serialization import encode_json
 
@@ -134,7 +134,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         summary="Status and timeline of one order",
         responses={404: NOT_FOUND},
     )
-    async def get_order(order_id: str) -> OrderTracking:
+    async def get_order(order_id: FromPath[str]) -> OrderTracking:
         store = running().store
         order = await store.get(order_id)
         if order is None:
@@ -149,7 +149,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         "data: JSON with order_id, status, at, driver); ends after `delivered`.",
         responses={404: NOT_FOUND},
     )
-    async def order_events(order_id: str) -> ServerSentEvent:
+    async def order_events(order_id: FromPath[str]) -> ServerSentEvent:
         current = running()
         if await current.store.get(order_id) is None:
             raise _not_found(order_id)
@@ -163,8 +163,8 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         exception_handlers={ValidationException: _invalid_query},
     )
     async def list_orders(
-        status: DeliveryStatus | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        status: Annotated[DeliveryStatus | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> OrderList:
         found = await running().store.find(status, limit)
         return OrderList([summary_view(order) for order in found])
