@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import structlog
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.serialization import encode_json
@@ -38,13 +38,7 @@ from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
 from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
-from pizza_common.web import (
-    EXCEPTION_HANDLERS,
-    PROBLEM_JSON,
-    health_handlers,
-    problem,
-    request_logging,
-)
+from pizza_common.web import PROBLEM_JSON, problem, service_app
 
 log = structlog.get_logger("delivery")
 
@@ -169,21 +163,12 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         found = await running().store.find(status, limit)
         return OrderList([summary_view(order) for order in found])
 
-    return Litestar(
-        route_handlers=[
-            *health_handlers({"consumer": consumer_ready}),
-            get_order,
-            order_events,
-            list_orders,
-        ],
+    return service_app(
+        title="delivery_svc",
+        description="Where each order is on its way to the door.",
+        route_handlers=[get_order, order_events, list_orders],
+        ready_checks={"consumer": consumer_ready},
         lifespan=[lifespan],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[request_logging],
-        openapi_config=OpenAPIConfig(
-            title="delivery_svc",
-            version="0.1.0",
-            description="Where each order is on its way to the door.",
-        ),
     )
 
 

@@ -25,7 +25,7 @@ from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
 from pizza_common.events import ORDER_PLACED, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
-from pizza_common.web import EXCEPTION_HANDLERS, health_handlers, request_logging
+from pizza_common.web import service_app
 
 log = structlog.get_logger("kitchen")
 
@@ -143,14 +143,12 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
             },
         }
 
-    return Litestar(
-        route_handlers=[
-            *health_handlers({"consumer": consumer_ready, "database": database_ready}),
-            status,
-        ],
+    return service_app(
+        title="kitchen_svc",
+        description="One kitchen instance: cooks order.placed, publishes order.ready.",
+        route_handlers=[status],
+        ready_checks={"consumer": consumer_ready, "database": database_ready},
         lifespan=[lifespan],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[request_logging],
     )
 
 
