@@ -10,11 +10,37 @@ run := "uv run --frozen --no-sync"
 default:
     @just --list --unsorted
 
-# Start the platform (Kafka, schema registry, schemas).
-up: infra-up schemas-register
+# Start the whole platform: Kafka, schema registry, schemas, then every service (KITCHENS=n).
+up:
+    {{run}} pizza-ctl up
 
-# Stop the platform.
-down: infra-down
+# Stop every service, then Kafka and the registry.
+down:
+    {{run}} pizza-ctl down
+
+# Every process: service, instance, pid, port, health.
+ps:
+    {{run}} pizza-ctl ps
+
+# The services' logs merged, each line prefixed by its instance (just logs kitchen -f).
+logs *ARGS:
+    {{run}} pizza-ctl logs {{ARGS}}
+
+# Stop one service (order, payment, kitchen, delivery) while the rest runs.
+stop service:
+    {{run}} pizza-ctl stop {{service}}
+
+# Start one service again.
+start service:
+    {{run}} pizza-ctl start {{service}}
+
+# Set the number of kitchen instances: just scale kitchen=3
+scale spec:
+    {{run}} pizza-ctl scale {{spec}}
+
+# Consumer lag per group and partition (the platform's lag monitoring).
+lag *ARGS:
+    {{run}} pizza-ctl lag {{ARGS}}
 
 # Start Kafka (KRaft) and the schema registry, fetching them on first use; apply topics.
 infra-up:

@@ -217,3 +217,13 @@ class OrderReady:
             ready_at=record["ready_at"],
             pizza_count=record["pizza_count"],
         )
+
+
+# Who consumes what: the consumer groups of the platform and the topics each one reads.
+# Lag monitoring reports exactly these.
+KITCHEN_GROUP = "kitchen"
+DELIVERY_GROUP = "delivery"
+CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
+    KITCHEN_GROUP: (ORDER_PLACED,),
+    DELIVERY_GROUP: (ORDER_PLACED, ORDER_READY),
+}

@@ -6,9 +6,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from delivery_svc.durations import SecondsRange
+from pizza_common.events import DELIVERY_GROUP
 from pizza_common.service import ServiceSettings
 
-CONSUMER_GROUP = "delivery"
+CONSUMER_GROUP = DELIVERY_GROUP
 
 
 class DeliverySettings(ServiceSettings):

@@ -6,10 +6,11 @@ from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from kitchen_svc.cook_time import CookTime
+from pizza_common.events import KITCHEN_GROUP
 from pizza_common.paths import var_dir
 from pizza_common.service import ServiceSettings
 
-CONSUMER_GROUP = "kitchen"
+CONSUMER_GROUP = KITCHEN_GROUP
 
 
 class KitchenSettings(ServiceSettings):

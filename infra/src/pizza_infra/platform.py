@@ -1,0 +1,240 @@
+"""The services as processes under circus: start, stop, scale and inspect them.
+
+circus (a well-kept process manager) runs each service as a watcher; kitchen's watcher
+has one process per instance, so scaling it is circus' own ``incr``/``decr``. Each
+watcher's output goes to ``var/log/<service>.log`` (JSON lines that name their instance).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from circus.client import CircusClient
+from circus.exc import CallError
+
+from pizza_common.paths import REPO_ROOT
+from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings, Service
+
+GRACEFUL_TIMEOUT_S = 30  # a kitchen may be in the middle of cooking
+
+
+def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
+    python = sys.executable
+    lines = [
+        "[circus]",
+        f"endpoint = {platform.circus_endpoint}",
+        f"pubsub_endpoint = {platform.circus_pubsub_endpoint}",
+        "statsd = False",
+        "check_delay = 5",
+        "",
+    ]
+    for name in START_ORDER:
+        service = SERVICES[name]
+        if service.scalable:
+            command = f"{python} -m pizza_infra.launch {name} --wid $(circus.wid)"
+            count = platform.kitchens
+        else:
+            command = f"{python} -m {service.module}"
+            count = 1
+        log = infra.log_dir / f"{name}.log"
+        lines += [
+            f"[watcher:{name}]",
+            f"cmd = {command}",
+            f"numprocesses = {count}",
+            f"working_dir = {REPO_ROOT}",
+            "copy_env = True",
+            "stop_signal = SIGTERM",
+            f"graceful_timeout = {GRACEFUL_TIMEOUT_S}",
+            "stop_children = True",
+            # A crashing service is restarted, but not forever in a tight loop.
+            "max_retry = 5",
+            "stdout_stream.class = FileStream",
+            f"stdout_stream.filename = {log}",
+            "stderr_stream.class = FileStream",
+            f"stderr_stream.filename = {log}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    service: str
+    instance: str
+    pid: int
+    port: int | None
+    healthy: bool
+
+
+class Platform:
+    def __init__(self, platform: PlatformSettings, infra: InfraSettings) -> None:
+        self.settings = platform
+        self.infra = infra
+        self._client = CircusClient(endpoint=platform.circus_endpoint, timeout=10)
+
+    # -- circus ---------------------------------------------------------------
+
+    def _call(self, command: str, **properties: Any) -> dict[str, Any]:
+        try:
+            answer: dict[str, Any] = self._client.call(
+                {"command": command, "properties": properties}
+            )
+        except CallError as exc:
+            raise InfraError(
+                f"the process manager does not answer on {self.settings.circus_endpoint}; "
+                "run `just up`"
+            ) from exc
+        if answer.get("status") == "error":  # ("status" also answers with a watcher's state)
+            raise InfraError(f"circus {command} failed: {answer.get('reason', answer)}")
+        return answer
+
+    def running(self) -> bool:
+        try:
+            self._call("list")
+        except InfraError:
+            return False
+        return True
+
+    def start_manager(self) -> None:
+        """Start circusd in the background with every watcher (idempotent)."""
+        if self.running():
+            return
+        self.infra.run_dir.mkdir(parents=True, exist_ok=True)
+        self.infra.log_dir.mkdir(parents=True, exist_ok=True)
+        ini = self.infra.run_dir / "circus.ini"
+        ini.write_text(circus_ini(self.settings, self.infra))
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("circusd")),
+                "--daemon",
+                "--log-output",
+                str(self.infra.log_dir / "circus.log"),
+                "--pidfile",
+                str(self.infra.run_dir / "circusd.pid"),
+                str(ini),
+            ],
+            check=True,
+            env=os.environ,
+        )
+        deadline = time.monotonic() + 15
+        while not self.running():
+            if time.monotonic() > deadline:
+                raise InfraError("circusd did not start; see var/log/circus.log")
+            time.sleep(0.2)
+
+    def quit(self) -> bool:
+        """Stop every service (each gets SIGTERM and time to finish) and the manager."""
+        if not self.running():
+            return False
+        self._call("quit", waiting=True)
+        pidfile = self.infra.run_dir / "circusd.pid"
+        deadline = time.monotonic() + GRACEFUL_TIMEOUT_S + 10
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        pidfile.unlink(missing_ok=True)
+        return True
+
+    def start(self, name: str) -> None:
+        self._call("start", name=_service(name).name, waiting=True)
+
+    def stop(self, name: str) -> None:
+        self._call("stop", name=_service(name).name, waiting=True)
+
+    def scale(self, name: str, count: int) -> int:
+        service = _service(name)
+        if not service.scalable:
+            raise InfraError(f"{name} runs as one instance; only kitchen scales")
+        if not 0 <= count <= 6:
+            raise InfraError("kitchen scales from 0 to 6 instances (order.placed has 6 partitions)")
+        current = len(self.pids(name))
+        if count == current:
+            return count
+        if self._call("status", name=name).get("status") != "active" and count > 0:
+            self._call("start", name=name, waiting=True)
+            current = len(self.pids(name))
+        if count > current:
+            self._call("incr", name=name, nb=count - current, waiting=True)
+        elif count < current:
+            self._call("decr", name=name, nb=current - count, waiting=True)
+        return count
+
+    def pids(self, name: str) -> list[int]:
+        pids: list[int] = self._call("list", name=name, pids=True).get("pids", [])
+        return sorted(pids)
+
+    # -- processes --------------------------------------------------------------
+
+    def processes(self) -> list[ProcessInfo]:
+        found = []
+        for name in START_ORDER:
+            service = SERVICES[name]
+            for pid in self.pids(name):
+                instance, port = _identity(pid, service, self.settings)
+                found.append(ProcessInfo(name, instance, pid, port, _healthy(port)))
+        return found
+
+    def wait_healthy(self, names: list[str] | None = None) -> list[ProcessInfo]:
+        """Wait until every process of ``names`` (default: all) answers /health."""
+        wanted = set(names or START_ORDER)
+        deadline = time.monotonic() + self.settings.start_timeout_s
+        while True:
+            processes = [p for p in self.processes() if p.service in wanted]
+            expected = sum(self._expected(name) for name in wanted)
+            if len(processes) == expected and all(p.healthy for p in processes):
+                return processes
+            if time.monotonic() > deadline:
+                sick = [p.instance for p in processes if not p.healthy]
+                raise InfraError(
+                    f"not healthy after {self.settings.start_timeout_s:.0f} s: "
+                    f"{', '.join(sick) or 'processes missing'}; see `just logs`"
+                )
+            time.sleep(0.3)
+
+    def _expected(self, name: str) -> int:
+        status = self._call("status", name=name).get("status")
+        if status != "active":
+            return 0
+        options = self._call("options", name=name).get("options", {})
+        return int(options.get("numprocesses", 1))
+
+
+def _service(name: str) -> Service:
+    service = SERVICES.get(name.removesuffix("_svc"))
+    if service is None:
+        raise InfraError(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
+    return service
+
+
+def _identity(pid: int, service: Service, settings: PlatformSettings) -> tuple[str, int | None]:
+    """Instance id and port of a running process, from the environment it was given."""
+    env: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            key, _, value = entry.decode(errors="replace").partition("=")
+            env[key] = value
+    instance = env.get(f"{service.env_prefix}INSTANCE") or service.module
+    if service.scalable and f"{service.env_prefix}INSTANCE" not in env:
+        return "(starting)", None  # still the launcher: its id and port are not set yet
+    try:
+        port = int(env.get(f"{service.env_prefix}PORT") or settings.port(service.name))
+    except ValueError:
+        port = None
+    return instance, port
+
+
+def _healthy(port: int | None) -> bool:
+    if port is None:
+        return False
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,60 @@
+"""The platform's four services as processes: which module, which port, how many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pizza_infra.config import HOST
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # as used on the command line: order, payment, kitchen, delivery
+    module: str  # python -m <module>
+    env_prefix: str  # the service's own settings prefix, e.g. ORDER_
+    scalable: bool = False  # kitchen: several instances, one port each
+
+
+SERVICES: dict[str, Service] = {
+    service.name: service
+    for service in (
+        Service("payment", "payment_svc", "PAYMENT_"),
+        Service("order", "order_svc", "ORDER_"),
+        Service("kitchen", "kitchen_svc", "KITCHEN_", scalable=True),
+        Service("delivery", "delivery_svc", "DELIVERY_"),
+    )
+}
+START_ORDER = ("payment", "order", "kitchen", "delivery")
+
+
+class PlatformSettings(BaseSettings):
+    """Ports and counts; the port variables are the ones each service reads itself."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    order_port: int = 8001
+    payment_port: int = 8002
+    delivery_port: int = 8004
+    # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
+    kitchen_port: int = 8011
+    kitchens: int = Field(default=1, ge=0, le=6)  # 6 partitions: a 7th would idle
+    circus_port: int = 5555
+    start_timeout_s: float = 60.0
+
+    def port(self, service: str, instance: int = 1) -> int:
+        base: int = getattr(self, f"{service}_port")
+        return base + instance - 1
+
+    def url(self, service: str, instance: int = 1) -> str:
+        return f"http://{HOST}:{self.port(service, instance)}"
+
+    @property
+    def circus_endpoint(self) -> str:
+        return f"tcp://{HOST}:{self.circus_port}"
+
+    @property
+    def circus_pubsub_endpoint(self) -> str:
+        return f"tcp://{HOST}:{self.circus_port + 1}"
