@@ -38,6 +38,22 @@ start service:
 scale spec:
     {{run}} pizza-ctl scale {{spec}}
 
+# Demo: stop the kitchen, place 5 orders, start it: all are cooked and delivered.
+demo-buffering:
+    {{run}} pizza-demo buffering
+
+# Demo: 3 kitchens share 30 orders, visibly in their logs.
+demo-scaling:
+    {{run}} pizza-demo scaling
+
+# Demo: payment offline gives a friendly 503 at once; orders succeed again when it returns.
+demo-payment-outage:
+    {{run}} pizza-demo payment-outage
+
+# Demo: delivery offline misses nothing; it catches up when it returns.
+demo-delivery-offline:
+    {{run}} pizza-demo delivery-offline
+
 # Consumer lag per group and partition (the platform's lag monitoring).
 lag *ARGS:
     {{run}} pizza-ctl lag {{ARGS}}
