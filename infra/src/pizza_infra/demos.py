@@ -158,7 +158,7 @@ def buffering(demo: Demo) -> None:
     )
     demo.show_kitchen_log(set(ids))
     cooked = Counter(line["order_id"] for line in demo.kitchen_lines(set(ids), "ready"))
-    demo.check(sorted(cooked) == sorted(ids), "all 5 pizzas orders were cooked")
+    demo.check(sorted(cooked) == sorted(ids), "all 5 orders were cooked")
     demo.check(all(count == 1 for count in cooked.values()), "each exactly once")
     demo.check(delivered, "all 5 were delivered")
     demo.show_lag(KITCHEN_GROUP)
