@@ -111,3 +111,7 @@ openapi:
 # Place the sample order (docs/examples/order.json) with order_svc and print the answer.
 order:
     {{run}} pizza-order
+
+# Rewrite .env.example from the settings classes (after adding or changing a setting).
+env-example:
+    {{run}} python -m tests.env_example
