@@ -10,6 +10,8 @@ from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.java import find_java
 from pizza_infra.kafka_server import server_properties
+from pizza_infra.platform import circus_ini
+from pizza_infra.services import PlatformSettings
 from pizza_infra.topics import load_topics
 
 
@@ -42,3 +44,12 @@ def test_broker_listens_on_loopback_only() -> None:
     listeners = next(line for line in props.splitlines() if line.startswith("listeners="))
     assert listeners == "listeners=PLAINTEXT://127.0.0.1:1234,CONTROLLER://127.0.0.1:9093"
     assert "auto.create.topics.enable=false" in props
+
+
+def test_order_svc_is_pointed_at_the_payment_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORDER_PAYMENT_URL", raising=False)
+    ini = circus_ini(PlatformSettings(payment_port=28002, kitchens=2), InfraSettings())
+    order_env = ini.split("[env:order]")[1].split("[")[0]
+    assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
+    assert "numprocesses = 2" in ini.split("[watcher:kitchen]")[1].split("[")[0]
+    assert "$(circus.wid)" in ini

@@ -63,7 +63,16 @@ def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
             f"stderr_stream.filename = {log}",
             "",
         ]
+        wiring = _wiring(name, platform)
+        if wiring:
+            lines += [f"[env:{name}]", *(f"{k} = {v}" for k, v in wiring.items()), ""]
     return "\n".join(lines)
+
+
+def _wiring(name: str, platform: PlatformSettings) -> dict[str, str]:
+    """How the services find each other, from the ports in use (unless set explicitly)."""
+    wiring = {"order": {"ORDER_PAYMENT_URL": platform.url("payment")}}.get(name, {})
+    return {key: value for key, value in wiring.items() if key not in os.environ}
 
 
 @dataclass(frozen=True)
