@@ -54,6 +54,10 @@ demo-payment-outage:
 demo-delivery-offline:
     {{run}} pizza-demo delivery-offline
 
+# Benchmark: a bounded load on POST /orders on a separate platform; JSON + PNG in var/bench.
+bench *ARGS:
+    {{run}} pizza-bench {{ARGS}}
+
 # Consumer lag per group and partition (the platform's lag monitoring).
 lag *ARGS:
     {{run}} pizza-ctl lag {{ARGS}}

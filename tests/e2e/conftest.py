@@ -17,6 +17,7 @@ import pytest
 
 from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
+from pizza_infra.services import shifted_platform_env
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,9 @@ class RunningPlatform:
 
 def platform_env(var_dir: str) -> dict[str, str]:
     offset = int(os.environ.get("PIZZA_E2E_PORT_OFFSET", "20000"))
-    ports = {
-        "KAFKA_PORT": 9092,
-        "KAFKA_CONTROLLER_PORT": 9093,
-        "SCHEMA_REGISTRY_PORT": 8081,
-        "SCHEMA_REGISTRY_MANAGEMENT_PORT": 8091,
-        "ORDER_PORT": 8001,
-        "PAYMENT_PORT": 8002,
-        "DELIVERY_PORT": 8004,
-        "KITCHEN_PORT": 8011,
-        "CIRCUS_PORT": 5555,
-    }
-    env = {name: str(port + offset) for name, port in ports.items()}
     return {
         **os.environ,
-        **env,
-        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{env['KAFKA_PORT']}",
-        "SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{env['SCHEMA_REGISTRY_PORT']}/apis/ccompat/v7",
-        "PIZZA_VAR_DIR": var_dir,
-        "PIZZA_CACHE_DIR": str(InfraSettings().cache_dir),
+        **shifted_platform_env(offset, var_dir, str(InfraSettings().cache_dir)),
         "KITCHENS": "1",
         "KITCHEN_COOK_SECONDS": "0",
         "DELIVERY_DRIVE_SECONDS": "0",

@@ -15,7 +15,7 @@ CONSUMER_GROUP = DELIVERY_GROUP
 class DeliverySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DELIVERY_", extra="ignore")
 
-    service_name: str = "delivery"
+    service_name: str = "delivery_svc"
     port: int = 8004
     drivers: int = Field(default=3, ge=1, le=100)
     drive_seconds: str = "5-10"

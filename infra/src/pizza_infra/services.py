@@ -58,3 +58,32 @@ class PlatformSettings(BaseSettings):
     @property
     def circus_pubsub_endpoint(self) -> str:
         return f"tcp://{HOST}:{self.circus_port + 1}"
+
+
+DEFAULT_PORTS = {
+    "KAFKA_PORT": 9092,
+    "KAFKA_CONTROLLER_PORT": 9093,
+    "SCHEMA_REGISTRY_PORT": 8081,
+    "SCHEMA_REGISTRY_MANAGEMENT_PORT": 8091,
+    "ORDER_PORT": 8001,
+    "PAYMENT_PORT": 8002,
+    "DELIVERY_PORT": 8004,
+    "KITCHEN_PORT": 8011,
+    "CIRCUS_PORT": 5555,
+}
+
+
+def shifted_platform_env(offset: int, var_dir: str, cache_dir: str) -> dict[str, str]:
+    """Environment for a second, separate platform: every port + ``offset``, own data.
+
+    The end-to-end tests and the benchmark run the whole platform this way, beside (and
+    never touching) one a person may have running on the default ports.
+    """
+    env = {name: str(port + offset) for name, port in DEFAULT_PORTS.items()}
+    return {
+        **env,
+        "KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{env['KAFKA_PORT']}",
+        "SCHEMA_REGISTRY_URL": f"http://{HOST}:{env['SCHEMA_REGISTRY_PORT']}/apis/ccompat/v7",
+        "PIZZA_VAR_DIR": var_dir,
+        "PIZZA_CACHE_DIR": cache_dir,
+    }

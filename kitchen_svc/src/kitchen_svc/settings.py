@@ -18,7 +18,7 @@ class KitchenSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="KITCHEN_", extra="ignore")
 
-    service_name: str = "kitchen"
+    service_name: str = "kitchen_svc"
     port: int = 8011
     cook_seconds: str = "5-10"
     """How long cooking takes: ``"7"`` or a range ``"5-10"`` drawn at random; ``"0"`` in tests."""
