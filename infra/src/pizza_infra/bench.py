@@ -33,8 +33,10 @@ from pizza_common.paths import REPO_ROOT, var_dir
 from pizza_infra.config import InfraSettings
 from pizza_infra.fetch import kafka_libs
 from pizza_infra.java import find_java
-from pizza_infra.kafka_server import KAFKA_MIN_JAVA
-from pizza_infra.services import shifted_platform_env
+from pizza_infra.kafka_server import KAFKA_MIN_JAVA, kafka_process
+from pizza_infra.platform import Platform
+from pizza_infra.registry_server import registry_process
+from pizza_infra.services import PlatformSettings, shifted_platform_env
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 OFFSET = 30000
@@ -112,6 +114,30 @@ async def delivered_after(url: str, samples: list[Sample], timeout_s: float) -> 
             if pending:
                 await asyncio.sleep(0.5)
     return durations
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def platform_pids(env: dict[str, str]) -> dict[str, int]:
+    """Every process of the bench platform by name: services and the two JVMs."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        infra = InfraSettings()
+        platform = Platform(PlatformSettings(), infra)
+        pids = {p.instance: p.pid for p in platform.processes()}
+        for process in (kafka_process(infra), registry_process(infra)):
+            pid = process.pid()
+            if pid is not None:
+                pids[process.name] = pid
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return pids
 
 
 def kafka_ceiling(infra: InfraSettings, records: int, record_size: int) -> dict[str, Any]:
@@ -206,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "KITCHENS": str(args.kitchens),
         "KITCHEN_COOK_SECONDS": "0",
         "DELIVERY_DRIVE_SECONDS": "0",
-        "DELIVERY_DRIVERS": "1000",
+        "DELIVERY_DRIVERS": "100",
         "PAYMENT_LATENCY_MS": "0",
         "PAYMENT_ERROR_RATE": "0",
         "ORDER_LOG_LEVEL": "WARNING",
@@ -219,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(load(order_url, 50, 4))  # warm-up: connections, caches, JIT of the JVMs
         print(f"Sending {args.orders} orders, {args.concurrency} at a time ...", flush=True)
+        pids = platform_pids(env)
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         result = asyncio.run(load(order_url, args.orders, args.concurrency))
         accepted = [s for s in result.samples if s.status == 201]
         accept_ms = [s.latency_s * 1000 for s in accepted]
@@ -226,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         delivered_ms = [
             d * 1000 for d in asyncio.run(delivered_after(delivery_url, accepted, timeout_s=300))
         ]
+        # Everything the platform spent on these orders, their cooking and delivery included.
+        cpu_ms_per_order = {
+            name: round((cpu_seconds(pid) - cpu_before[name]) * 1000 / max(1, len(accepted)), 2)
+            for name, pid in pids.items()
+        }
         print("Kafka's own perf tools on the same broker ...", flush=True)
         os.environ.update({k: env[k] for k in ("KAFKA_PORT", "PIZZA_VAR_DIR", "PIZZA_CACHE_DIR")})
         ceiling = kafka_ceiling(InfraSettings(), args.kafka_records, 600)
@@ -252,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             "delivered": len(delivered_ms),
             "accepted_to_delivered_ms": _summary(delivered_ms),
         },
+        "cpu_ms_per_order": cpu_ms_per_order,
         "kafka_ceiling": ceiling,
     }
     bench_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Kafka ceiling: producer {ceiling['producer_records_per_s']} records/s, "
         f"consumer {ceiling['consumer_records_per_s']} records/s ({ceiling['record_size']} B)"
     )
+    total_cpu = sum(cpu_ms_per_order.values())
+    spent = ", ".join(f"{name} {ms}" for name, ms in sorted(cpu_ms_per_order.items()))
+    print(f"CPU ms per order: {total_cpu:.1f} in all ({spent})")
     print(f"wrote {json_path} and {png_path}")
     return 0
 
