@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 import uvicorn
@@ -21,7 +21,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from pizza_common.logging import configure_logging
+from pizza_common.service import ServiceSettings
+
 PROBLEM_JSON = "application/problem+json"
+S = TypeVar("S", bound=ServiceSettings)
 log = structlog.get_logger("pizza.web")
 
 
@@ -141,6 +145,12 @@ def service_app(
         or OpenAPIConfig(title=title, version="1.0.0", description=description),
         **kwargs,
     )
+
+
+def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:
+    """A service's ``main``: JSON logging for its instance, then serve its app."""
+    configure_logging(settings.service_name, settings.instance_id, settings.log_level)
+    serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
 
 
 def serve(app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from delivery_svc.app import create_app
 from delivery_svc.settings import DeliverySettings
-from pizza_common.logging import configure_logging
-from pizza_common.web import serve
+from pizza_common.web import run_service
 
 
 def main() -> None:
-    settings = DeliverySettings()
-    configure_logging("delivery_svc", settings.instance_id, settings.log_level)
-    serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
+    run_service(DeliverySettings(), create_app)
 
 
 if __name__ == "__main__":

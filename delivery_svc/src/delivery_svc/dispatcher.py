@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import structlog
 
-from delivery_svc.durations import SecondsRange
 from delivery_svc.feed import StatusFeed
 from delivery_svc.fleet import next_arrival, next_moves
 from delivery_svc.notifications import message_for
 from delivery_svc.store import DeliveryStore
+from pizza_common.durations import SecondsRange
 
 log = structlog.get_logger("delivery.fleet")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from delivery_svc.durations import SecondsRange
+from pizza_common.durations import SecondsRange
 from pizza_common.events import DELIVERY_GROUP
 from pizza_common.service import ServiceSettings
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import structlog
 
-from kitchen_svc.cook_time import CookTime
 from kitchen_svc.tickets import Ticket, TicketStatus, TicketStore
 from pizza_common.avro import AvroEventCodec
 from pizza_common.consumer import AfterCommit, ConsumedEvent, GiveBack, Outbox, RejectedEvent
+from pizza_common.durations import SecondsRange
 from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
 
 log = structlog.get_logger("kitchen")
@@ -58,7 +58,7 @@ class Kitchen:
     instance: str
     store: TicketStore
     codec: AvroEventCodec[OrderReady]
-    cook_time: CookTime
+    cook_time: SecondsRange
     stopping: asyncio.Event
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = _now

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from kitchen_svc.cook_time import CookTime
+from pizza_common.durations import SecondsRange
 from pizza_common.events import KITCHEN_GROUP
 from pizza_common.paths import var_dir
 from pizza_common.service import ServiceSettings
@@ -26,12 +26,12 @@ class KitchenSettings(ServiceSettings):
     @field_validator("cook_seconds")
     @classmethod
     def _valid_cook_seconds(cls, value: str) -> str:
-        CookTime.parse(value)
+        SecondsRange.parse(value)
         return value
 
     @property
-    def cook_time(self) -> CookTime:
-        return CookTime.parse(self.cook_seconds)
+    def cook_time(self) -> SecondsRange:
+        return SecondsRange.parse(self.cook_seconds)
 
     @property
     def transactional_id(self) -> str:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from order_svc.app import create_app
 from order_svc.settings import OrderSettings
-from pizza_common.logging import configure_logging
-from pizza_common.web import serve
+from pizza_common.web import run_service
 
 
 def main() -> None:
-    settings = OrderSettings()
-    configure_logging("order_svc", settings.instance_id, settings.log_level)
-    serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
+    run_service(OrderSettings(), create_app)
 
 
 if __name__ == "__main__":

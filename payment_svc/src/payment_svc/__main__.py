@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from payment_svc.app import create_app
 from payment_svc.settings import PaymentSettings
-from pizza_common.logging import configure_logging
-from pizza_common.web import serve
+from pizza_common.web import run_service
 
 
 def main() -> None:
-    settings = PaymentSettings()
-    configure_logging(settings.service_name, settings.instance, settings.log_level)
-    serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
+    run_service(PaymentSettings(), create_app)
 
 
 if __name__ == "__main__":

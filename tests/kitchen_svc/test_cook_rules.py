@@ -1,4 +1,4 @@
-"""Cook-time settings and the kitchen's refusal rules: pure logic."""
+"""Cook-time settings (SecondsRange) and the kitchen's refusal rules: pure logic."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from kitchen_svc.cook_time import CookTime
 from kitchen_svc.kitchen import why_uncookable
+from pizza_common.durations import SecondsRange
 from tests.factories import order_placed
 
 
@@ -17,18 +17,18 @@ from tests.factories import order_placed
     [("0", 0.0, 0.0), ("7", 7.0, 7.0), ("5-10", 5.0, 10.0), (" 0.5-1.5 ", 0.5, 1.5)],
 )
 def test_parses_seconds_and_ranges(text: str, low: float, high: float) -> None:
-    assert CookTime.parse(text) == CookTime(low, high)
+    assert SecondsRange.parse(text) == SecondsRange(low, high)
 
 
 @pytest.mark.parametrize("text", ["", "fast", "10-5", "-1", "5-", "1-2-3"])
 def test_rejects_what_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match=repr(text)):
-        CookTime.parse(text)
+        SecondsRange.parse(text)
 
 
 def test_draws_within_the_range() -> None:
     rng = random.Random(7)
-    draws = [CookTime(5, 10).draw(rng) for _ in range(200)]
+    draws = [SecondsRange(5, 10).draw(rng) for _ in range(200)]
     assert all(5 <= d <= 10 for d in draws)
     assert max(draws) - min(draws) > 2  # actually random, not a constant
 
