@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from pizza_common.logging import configure_logging
+from pizza_common.metrics import http_metrics, metrics_handler
 from pizza_common.service import ServiceSettings
 
 PROBLEM_JSON = "application/problem+json"
@@ -134,11 +135,11 @@ def service_app(
     **kwargs: Any,
 ) -> Litestar:
     """A service's litestar app with what every service has: problem+json errors, request
-    logging, ``/health`` and ``/ready``, and an OpenAPI document at ``/schema``."""
+    logging, ``/health``, ``/ready``, ``/metrics`` and an OpenAPI document at ``/schema``."""
     return Litestar(
-        route_handlers=[*route_handlers, *health_handlers(ready_checks)],
+        route_handlers=[*route_handlers, *health_handlers(ready_checks), metrics_handler],
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
-        middleware=[request_logging],
+        middleware=[request_logging, http_metrics],
         # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
         logging_config=None,
         openapi_config=openapi_config
