@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+from pizza_common.tracing import current_ids
+
+
+def add_trace_ids(
+    _logger: Any, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """``trace_id`` and ``span_id`` of the current span, so a log line finds its trace."""
+    ids = current_ids()
+    if ids is not None:
+        event.setdefault("trace_id", ids[0])
+        event.setdefault("span_id", ids[1])
+    return event
 
 
 def configure_logging(service: str, instance: str | None = None, level: str = "INFO") -> None:
     """Route structlog and the standard library's logging to JSON lines on stdout."""
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -18,12 +18,14 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, SerializationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from pizza_common.logging import configure_logging
 from pizza_common.metrics import http_metrics, metrics_handler
 from pizza_common.service import ServiceSettings
+from pizza_common.tracing import configure_tracing, traceresponse
 
 PROBLEM_JSON = "application/problem+json"
 S = TypeVar("S", bound=ServiceSettings)
@@ -95,7 +97,8 @@ QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
 def request_logging(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: one log line per request with method, path, status and duration."""
+    """ASGI middleware: one log line per request with method, path, status and duration,
+    and a ``traceresponse`` header naming the request's trace."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or scope["path"] in QUIET_PATHS:
@@ -108,6 +111,9 @@ def request_logging(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # W3C Trace Context level 2: tell the caller which trace its request made.
+                if (value := traceresponse()) is not None:
+                    message["headers"] = [*message["headers"], (b"traceresponse", value.encode())]
             await send(message)
 
         try:
@@ -140,6 +146,8 @@ def service_app(
         route_handlers=[*route_handlers, *health_handlers(ready_checks), metrics_handler],
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
         middleware=[request_logging, http_metrics],
+        # Outermost (the plugin puts its middleware first): a server span per request.
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=list(QUIET_PATHS)))],
         # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
         logging_config=None,
         openapi_config=openapi_config
@@ -150,6 +158,7 @@ def service_app(
 
 def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:
     """A service's ``main``: JSON logging for its instance, then serve its app."""
+    configure_tracing(settings.service_name, settings.instance_id)
     configure_logging(settings.service_name, settings.instance_id, settings.log_level)
     serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
 

@@ -28,6 +28,7 @@ from order_svc.api_models import (
 )
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
+from order_svc.metrics import ORDERS
 from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
 from pizza_common.events import ORDER_PLACED
 from pizza_common.web import problem
@@ -66,6 +67,7 @@ async def menu(state: State) -> MenuOut:
 
 def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """422 with one message per invalid field, in the customer's language."""
+    ORDERS.labels("invalid").inc()
     language = pick_language(request.headers.get("accept-language"))
     errors: list[dict[str, str]] = []
     details = getattr(exc.__cause__, "errors", None)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import structlog
 from litestar import Litestar
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from sqlalchemy.exc import SQLAlchemyError
 
 from order_svc.api import get_order, menu, place_order
@@ -50,6 +51,7 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             batch=settings.relay_batch,
         )
         http = httpx.AsyncClient(base_url=settings.payment_url)
+        HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
         payments = PaymentClient(
             http,
             attempt_timeout_s=settings.payment_attempt_timeout_s,

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import UTC, datetime
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_svc import repository
+from order_svc.metrics import OUTBOX_BACKLOG
+from order_svc.repository import OutboxRecord
 from pizza_common.avro import AvroEventCodec, EventEncodeError, from_avro_json
 from pizza_common.events import OrderPlaced
 from pizza_common.producer import AsyncProducer
+from pizza_common.tracing import extract_headers, inject_headers, span
 
 log = structlog.get_logger("order_svc.outbox")
 IDLE_WAIT_S = 1.0
@@ -64,12 +69,13 @@ class OutboxRelay:
         """One pass over pending events; returns how many were published."""
         async with self._engine.connect() as conn:
             pending = await repository.pending_events(conn, self._batch)
+            backlog = await repository.outbox_backlog(conn)
+        OUTBOX_BACKLOG.set(backlog)
         if not pending:
             self._failures = 0
             return 0
         results = await asyncio.gather(
-            *(self._publish(row.topic, row.message_key, row.payload) for row in pending),
-            return_exceptions=True,
+            *(self._publish(row) for row in pending), return_exceptions=True
         )
         sent = [row.id for row, result in zip(pending, results, strict=True) if result is None]
         failed = [
@@ -84,6 +90,7 @@ class OutboxRelay:
                 await repository.record_publish_failure(
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
+        OUTBOX_BACKLOG.set(backlog - len(sent))
         for row in pending:
             if row.id in sent:
                 log.info("order.placed published", order_id=row.message_key, event_id=row.event_id)
@@ -96,8 +103,24 @@ class OutboxRelay:
             self._failures = 0
         return len(sent)
 
-    async def _publish(self, topic: str, key: str, payload: str) -> None:
-        if topic != self._codec.topic:
-            raise EventEncodeError(f"the relay has no codec for topic {topic}")
-        value = self._codec.encode(from_avro_json(OrderPlaced, payload))
-        await self._producer.send(topic, key=key, value=value)
+    async def _publish(self, row: OutboxRecord) -> None:
+        if row.topic != self._codec.topic:
+            raise EventEncodeError(f"the relay has no codec for topic {row.topic}")
+        value = self._codec.encode(from_avro_json(OrderPlaced, row.payload))
+        # The publish span continues the trace of the request that placed the order;
+        # its context travels in the record's headers to the consumers.
+        placed_by = extract_headers(list(json.loads(row.trace_context or "{}").items()))
+        with span(
+            f"{row.topic} publish",
+            kind=SpanKind.PRODUCER,
+            parent=placed_by,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": row.topic,
+                "messaging.kafka.message.key": row.message_key,
+                "messaging.message.id": row.event_id,
+            },
+        ):
+            await self._producer.send(
+                row.topic, key=row.message_key, value=value, headers=inject_headers()
+            )

@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_svc import repository
 from order_svc.api_models import OrderIn
 from order_svc.domain import LineRequest, OrderStatus, price_lines
+from order_svc.metrics import ORDERS, on_breaker_change, timed_charge
 from order_svc.payment_client import Charge, PaymentClient, PaymentRefused, PaymentUnavailable
 from order_svc.repository import OrderRecord
 from pizza_common.avro import to_avro_json
+from pizza_common.tracing import inject_headers
 
 log = structlog.get_logger("order_svc.placing")
 
@@ -65,6 +67,7 @@ class OrderPlacer:
         self._stale_after = timedelta(seconds=stale_after_s)
         self._on_event = on_event
         self._now = clock
+        payments.breakers.add_listener(on_breaker_change)
 
     async def place(self, order_in: OrderIn, idempotency_key: str | None) -> Placement:
         print_ = fingerprint(order_in)
@@ -149,16 +152,18 @@ class OrderPlacer:
             idempotency_key=f"order-{record.order_id}",
         )
         try:
-            result = await self._payments.charge(charge)
+            result = await timed_charge(self._payments, charge)
         except PaymentUnavailable as exc:
             log.warning("payment unavailable", order_id=record.order_id, cause=exc.cause)
             order = await self._settle(record, OrderStatus.PAYMENT_UNAVAILABLE, reason=exc.cause)
+            ORDERS.labels("unavailable").inc()
             return Placement("unavailable", order, retry_after_s=exc.retry_after_s)
         except PaymentRefused as exc:
             log.warning("payment refused the request", order_id=record.order_id, detail=exc.detail)
             order = await self._settle(
                 record, OrderStatus.PAYMENT_DECLINED, outcome="refused", reason="invalid_payment"
             )
+            ORDERS.labels("refused").inc()
             return Placement("refused", order, detail=exc.detail)
         if not result.approved:
             log.info("payment declined", order_id=record.order_id, reason=result.reason)
@@ -169,8 +174,10 @@ class OrderPlacer:
                 outcome="declined",
                 reason=result.reason,
             )
+            ORDERS.labels("declined").inc()
             return Placement("declined", order)
         order = await self._accept(record, result.payment_id)
+        ORDERS.labels("accepted").inc()
         return Placement("accepted", order)
 
     async def _settle(
@@ -218,6 +225,7 @@ class OrderPlacer:
                 key=event.order_id,
                 payload=to_avro_json(event),
                 now=now,
+                trace_context=json.dumps(inject_headers()),
             )
         log.info("order accepted", order_id=order.order_id, payment_id=payment_id)
         self._on_event()

@@ -65,6 +65,7 @@ class OutboxRecord:
     payload: str
     attempts: int
     published_at: datetime | None
+    trace_context: str | None
 
 
 def _order(row: Any) -> OrderRecord:
@@ -137,7 +138,14 @@ async def set_payment_result(
 
 
 async def add_to_outbox(
-    conn: AsyncConnection, *, event_id: str, topic: str, key: str, payload: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    event_id: str,
+    topic: str,
+    key: str,
+    payload: str,
+    now: datetime,
+    trace_context: str | None = None,
 ) -> None:
     await conn.execute(
         insert(outbox).values(
@@ -147,6 +155,7 @@ async def add_to_outbox(
             payload=payload,
             created_at=now,
             attempts=0,
+            trace_context=trace_context,
         )
     )
 

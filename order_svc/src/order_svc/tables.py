@@ -53,5 +53,8 @@ outbox = Table(
     Column("published_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
+    # W3C trace context of the request that placed the order, as JSON headers: the
+    # relay's publish span continues that trace.
+    Column("trace_context", Text, nullable=True),
     Index("ix_outbox_pending", "published_at", "id"),
 )

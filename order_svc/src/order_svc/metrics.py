@@ -1,0 +1,60 @@
+"""order_svc's Prometheus metrics (served at ``/metrics`` with the shared HTTP metrics)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Gauge, Histogram
+from purgatory.domain.messages.base import Event
+from purgatory.domain.messages.events import ContextChanged
+
+from order_svc.payment_client import (
+    Charge,
+    PaymentClient,
+    PaymentRefused,
+    PaymentResult,
+    PaymentUnavailable,
+)
+
+ORDERS = Counter(
+    "pizza_orders_total",
+    "Orders placed, by outcome: accepted, declined, unavailable, refused, invalid",
+    ["outcome"],
+)
+PAYMENT_CALL = Histogram(
+    "pizza_payment_call_duration_seconds",
+    "One charge through payment_svc, retries included, by result (approved, declined, "
+    "refused, circuit_open, timeout, unreachable, server_error)",
+    ["result"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CIRCUIT_OPEN = Gauge(
+    "pizza_payment_circuit_open", "1 while the circuit breaker to payment_svc is open, else 0"
+)
+OUTBOX_BACKLOG = Gauge(
+    "pizza_outbox_backlog", "order.placed events committed but not yet published to Kafka"
+)
+
+
+def on_breaker_change(name: str, event_name: str, event: Event) -> None:
+    """purgatory listener: 1 while "opened"; "half-opened" lets a probing call through."""
+    if isinstance(event, ContextChanged):
+        CIRCUIT_OPEN.set(1 if event.state == "opened" else 0)
+
+
+async def timed_charge(payments: PaymentClient, charge: Charge) -> PaymentResult:
+    """``payments.charge`` with its duration observed under the result it came to."""
+    started = time.perf_counter()
+    result = "error"
+    try:
+        answer = await payments.charge(charge)
+        result = "approved" if answer.approved else "declined"
+        return answer
+    except PaymentUnavailable as exc:
+        result = exc.cause
+        raise
+    except PaymentRefused:
+        result = "refused"
+        raise
+    finally:
+        PAYMENT_CALL.labels(result).observe(time.perf_counter() - started)
