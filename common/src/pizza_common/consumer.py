@@ -28,11 +28,13 @@ from typing import Any, Protocol
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from opentelemetry.trace import SpanKind
 
 from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError
 from pizza_common.events import Event, dead_letter_topic
 from pizza_common.kafka import consumer_config, producer_config
 from pizza_common.settings import KafkaSettings
+from pizza_common.tracing import extract_headers, inject_headers, span
 
 log = structlog.get_logger("pizza.consumer")
 
@@ -209,6 +211,30 @@ class EventConsumer:
         self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
     ) -> AfterCommit | None:
         source = _Source.of(message)
+        # Processing is a child of the producer's span: the order's trace runs on, and
+        # the gap before this span is the time the record waited in the topic.
+        with span(
+            f"{source.topic} process",
+            kind=SpanKind.CONSUMER,
+            parent=extract_headers(message.headers()),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": source.topic,
+                "messaging.consumer.group.name": self._options.group_id,
+                "messaging.destination.partition.id": str(source.partition),
+                "messaging.kafka.offset": source.offset,
+            },
+        ):
+            return await self._process_in_span(consumer, producer, outbox, message, source)
+
+    async def _process_in_span(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        outbox: _ProducerOutbox,
+        message: Message,
+        source: _Source,
+    ) -> AfterCommit | None:
         transactional = self._options.transactional_id is not None
         if transactional:
             await asyncio.to_thread(producer.begin_transaction)
@@ -349,9 +375,12 @@ class _ProducerOutbox:
     async def publish(
         self, topic: str, *, key: str, value: bytes, headers: Mapping[str, str] | None = None
     ) -> None:
-        await self.publish_raw(
-            topic, key=key.encode(), value=value, headers=list((headers or {}).items())
-        )
+        attributes = {"messaging.system": "kafka", "messaging.destination.name": topic}
+        with span(f"{topic} publish", kind=SpanKind.PRODUCER, attributes=attributes):
+            carried = {**inject_headers(), **(headers or {})}  # the trace goes on downstream
+            await self.publish_raw(
+                topic, key=key.encode(), value=value, headers=list(carried.items())
+            )
 
     async def publish_raw(
         self,

@@ -88,11 +88,15 @@ def inject_headers() -> dict[str, str]:
     return carrier
 
 
-def extract_headers(headers: Sequence[tuple[str, bytes | str | None]] | None) -> context.Context:
-    """A context from Kafka record headers (or an empty one)."""
+Headers = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
+
+
+def extract_headers(headers: Headers) -> context.Context:
+    """A context from Kafka record headers, as a list of pairs or a dict (or none)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers or []
     carrier = {
         key: value.decode() if isinstance(value, bytes) else value
-        for key, value in headers or []
+        for key, value in pairs
         if value is not None
     }
     return propagate.extract(carrier)

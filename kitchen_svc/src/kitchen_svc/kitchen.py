@@ -21,6 +21,7 @@ from pizza_common.avro import AvroEventCodec
 from pizza_common.consumer import AfterCommit, ConsumedEvent, GiveBack, Outbox, RejectedEvent
 from pizza_common.durations import SecondsRange
 from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.tracing import span
 
 log = structlog.get_logger("kitchen")
 
@@ -80,7 +81,8 @@ class Kitchen:
         resent = ticket is not None and ticket.status is TicketStatus.READY
         try:
             if ticket is None or ticket.status is TicketStatus.COOKING:
-                ticket = await self._cook(order, consumed)
+                with span("cook", attributes={"pizza.kitchen.instance": self.instance}):
+                    ticket = await self._cook(order, consumed)
             self.current = CurrentOrder(order.order_id, "publishing", self.clock())
             ready = ticket.ready_event()
             value = await asyncio.to_thread(self.codec.encode, ready)
