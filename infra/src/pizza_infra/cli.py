@@ -18,6 +18,7 @@ from pizza_infra.kafka_server import kafka_answers, kafka_process, start_kafka
 from pizza_infra.registry_server import registry_answers, registry_process, start_registry
 from pizza_infra.schema_registry import check_all, register_all
 from pizza_infra.topics import apply_topics, describe_topics, load_topics
+from pizza_infra.zipkin_server import start_zipkin, zipkin_answers, zipkin_process
 
 
 def up(settings: InfraSettings) -> int:
@@ -25,12 +26,17 @@ def up(settings: InfraSettings) -> int:
     for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
         print(f"  {change}")
     print(start_registry(settings))
+    print(start_zipkin(settings))
     return 0
 
 
 def down(settings: InfraSettings) -> int:
     # The registry first: it may still be talking to nothing, Kafka is what holds the data.
-    for process in (registry_process(settings), kafka_process(settings)):
+    for process in (
+        zipkin_process(settings),
+        registry_process(settings),
+        kafka_process(settings),
+    ):
         print(f"{process.name}: {'stopped' if process.stop() else 'was not running'}")
     return 0
 
@@ -44,6 +50,7 @@ def status(settings: InfraSettings) -> int:
             settings.schema_registry_url,
             registry_answers,
         ),
+        ("zipkin", zipkin_process(settings).pid(), settings.zipkin_url, zipkin_answers),
     ]
     healthy = True
     for name, pid, address, answers in rows:
@@ -107,8 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         "topics-apply": topics_apply,
     }
     helps = {
-        "up": "start Kafka and the schema registry (fetching them the first time), apply topics",
-        "down": "stop both",
+        "up": "start Kafka, the schema registry and Zipkin (fetching them the first time)",
+        "down": "stop them",
         "status": "say whether each answers (exit 1 if not)",
         "topics": "list the platform's topics with partitions and end offsets",
         "topics-apply": "create or update topics from infra/topics.toml",

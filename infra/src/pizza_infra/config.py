@@ -18,15 +18,18 @@ class InfraSettings(BaseSettings):
 
     kafka_version: str = "4.4.0"
     registry_version: str = "3.3.3"
+    zipkin_version: str = "3.6.1"
 
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     schema_registry_port: int = 8081
     # Quarkus' management interface (health); kept on loopback like everything else.
     schema_registry_management_port: int = 8091
+    zipkin_port: int = 9411  # the trace UI and the spans' endpoint
 
     kafka_heap: str = "512m"
     registry_heap: str = "384m"
+    zipkin_heap: str = "256m"
     # How long `up` waits for each server to answer.
     start_timeout_s: float = 120.0
 
@@ -56,6 +59,10 @@ class InfraSettings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.var_dir / "log"
+
+    @property
+    def zipkin_url(self) -> str:
+        return f"http://{HOST}:{self.zipkin_port}"
 
     @property
     def bootstrap_servers(self) -> str:

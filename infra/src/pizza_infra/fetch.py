@@ -82,3 +82,23 @@ def registry_app(settings: InfraSettings) -> Path:
             shutil.rmtree(target)
         app.rename(target)
     return target
+
+
+def zipkin_jar(settings: InfraSettings) -> Path:
+    """Zipkin's server, one executable jar."""
+    version = settings.zipkin_version
+    target = settings.cache_dir / f"zipkin-server-{version}-exec.jar"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        _run_maven(
+            [
+                "dependency:copy",
+                f"-Dartifact=io.zipkin:zipkin-server:{version}:jar:exec",
+                f"-DoutputDirectory={staging}",
+            ],
+            f"Zipkin {version}",
+        )
+        next(Path(staging).glob("*.jar")).rename(target)
+    return target

@@ -63,15 +63,20 @@ def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
             f"stderr_stream.filename = {log}",
             "",
         ]
-        wiring = _wiring(name, platform)
+        wiring = _wiring(name, platform, infra)
         if wiring:
             lines += [f"[env:{name}]", *(f"{k} = {v}" for k, v in wiring.items()), ""]
     return "\n".join(lines)
 
 
-def _wiring(name: str, platform: PlatformSettings) -> dict[str, str]:
-    """How the services find each other, from the ports in use (unless set explicitly)."""
-    wiring = {"order": {"ORDER_PAYMENT_URL": platform.url("payment")}}.get(name, {})
+def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict[str, str]:
+    """How the services find each other and the trace UI, from the ports in use (unless
+    set explicitly in the environment)."""
+    wiring = {
+        "OTEL_TRACES_EXPORTER": "zipkin",
+        "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{infra.zipkin_url}/api/v2/spans",
+        **({"ORDER_PAYMENT_URL": platform.url("payment")} if name == "order" else {}),
+    }
     return {key: value for key, value in wiring.items() if key not in os.environ}
 
 
