@@ -31,6 +31,7 @@ def _test_settings(var_dir: Path) -> InfraSettings:
         kafka_controller_port=9093 + offset,
         schema_registry_port=8081 + offset,
         schema_registry_management_port=8091 + offset,
+        zipkin_port=9411 + offset,
         var_dir=var_dir,
         # The downloads are shared with the platform: only the data is the tests' own.
         cache_override=InfraSettings().cache_dir,
@@ -48,6 +49,7 @@ def infra_env(settings: InfraSettings) -> dict[str, str]:
         "KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
         "SCHEMA_REGISTRY_PORT": str(settings.schema_registry_port),
         "SCHEMA_REGISTRY_MANAGEMENT_PORT": str(settings.schema_registry_management_port),
+        "ZIPKIN_PORT": str(settings.zipkin_port),
         "PIZZA_VAR_DIR": str(settings.var_dir),
         "PIZZA_CACHE_DIR": str(settings.cache_dir),
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
