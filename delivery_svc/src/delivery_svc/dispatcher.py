@@ -13,8 +13,10 @@ import structlog
 
 from delivery_svc.feed import StatusFeed
 from delivery_svc.fleet import next_arrival, next_moves
+from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
 from delivery_svc.notifications import message_for
 from delivery_svc.store import DeliveryStore
+from delivery_svc.tracking import DeliveryStatus
 from pizza_common.durations import SecondsRange
 
 log = structlog.get_logger("delivery.fleet")
@@ -70,6 +72,9 @@ class Dispatcher:
             notified = await self._store.save_move(order, now, message)
             log.info(status.value, order_id=order.order_id, driver=order.driver)
             if notified and message is not None:
+                NOTIFICATIONS.labels(message.kind.value).inc()
+                if status is DeliveryStatus.DELIVERED:  # notified: once per order
+                    observe_delivered(order)
                 log.info(
                     "notification sent",
                     order_id=order.order_id,

@@ -18,6 +18,7 @@ import structlog
 from litestar import Litestar, get
 
 from kitchen_svc.kitchen import Kitchen
+from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
 from kitchen_svc.tickets import TicketStore
 from pizza_common.avro import AvroEventCodec, registry_client
@@ -75,6 +76,8 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
         task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
         task.add_done_callback(_exit_if_crashed)
         state["running"] = Running(kitchen, consumer, store)
+        DEAD_LETTERED.count = lambda: consumer.dead_lettered
+        ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
         log.info("kitchen open", cook_seconds=settings.cook_seconds)
         try:
             yield

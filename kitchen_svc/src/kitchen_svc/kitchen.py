@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from kitchen_svc.metrics import COOK_DURATION, ORDERS_COOKED
 from kitchen_svc.tickets import Ticket, TicketStatus, TicketStore
 from pizza_common.avro import AvroEventCodec
 from pizza_common.consumer import AfterCommit, ConsumedEvent, GiveBack, Outbox, RejectedEvent
@@ -96,6 +97,7 @@ class Kitchen:
                 self.counts.resent += 1
             else:
                 self.counts.cooked += 1
+                ORDERS_COOKED.labels(self.instance).inc()
             log.info(
                 "ready",
                 order_id=order.order_id,
@@ -123,6 +125,7 @@ class Kitchen:
         if await _stopped_within(self.stopping, seconds):
             # Not finished: the order stays uncommitted and is cooked by the next owner.
             raise GiveBack(order.order_id)
+        COOK_DURATION.observe((self.clock() - started).total_seconds())
         ready = OrderReady(
             order_id=order.order_id,
             placed_event_id=order.event_id,

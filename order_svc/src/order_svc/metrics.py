@@ -28,6 +28,8 @@ PAYMENT_CALL = Histogram(
     ["result"],
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+for _outcome in ("accepted", "declined", "unavailable", "refused", "invalid"):
+    ORDERS.labels(_outcome)  # each shows as 0 before it first happens
 CIRCUIT_OPEN = Gauge(
     "pizza_payment_circuit_open", "1 while the circuit breaker to payment_svc is open, else 0"
 )

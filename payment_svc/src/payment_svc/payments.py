@@ -21,6 +21,7 @@ from payment_svc.domain import (
     decide,
     format_amount,
 )
+from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES
 from payment_svc.repository import (
     Claimed,
     Completed,
@@ -133,10 +134,12 @@ class PaymentService:
         outcome = simulate(config, self._rng)
         if isinstance(outcome, Hang):
             log.warning("simulated hang: the request will not be answered")
+            SIMULATED_HANGS.inc()
             return Hanging()
         if isinstance(outcome, Outage):
             await self._sleep(outcome.delay_s)
             log.warning("simulated outage: answering 503, nothing charged")
+            SIMULATED_OUTAGES.inc()
             return Unavailable()
 
         now = self._clock()
@@ -175,6 +178,7 @@ class PaymentService:
         answer = await self._repository.record(claim, payment, response)
         if answer is not response:
             return Replayed(answer)
+        PAYMENTS.labels(decision.status.value, decision.reason or "none").inc()
         with structlog.contextvars.bound_contextvars(payment_id=payment.payment_id):
             log.info(
                 "payment decided",

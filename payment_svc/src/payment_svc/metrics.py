@@ -1,0 +1,18 @@
+"""payment_svc's Prometheus metrics (served at ``/metrics`` with the shared HTTP metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+PAYMENTS = Counter(
+    "pizza_payments_total",
+    "Payments decided, by status (approved, declined) and decline reason (none if approved)",
+    ["status", "reason"],
+)
+SIMULATED_OUTAGES = Counter(
+    "pizza_payment_simulated_outages_total",
+    "Requests answered 503 by the simulated outage (error rate), nothing charged",
+)
+SIMULATED_HANGS = Counter(
+    "pizza_payment_simulated_hangs_total", "Requests left unanswered by the simulated hang mode"
+)
