@@ -15,6 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_infra import cli as infra_cli
 from pizza_infra import logs as log_view
+from pizza_infra import prometheus
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.lag import consumer_lag, total_lag
 from pizza_infra.platform import Platform, ProcessInfo
@@ -32,17 +33,26 @@ def up(args: argparse.Namespace) -> int:
     for entry in register_all(SchemaRegistryClient({"url": infra.schema_registry_url})):
         print(f"schema {entry.subject} version {entry.version}")
     platform = _platform()
+    prometheus.write_targets(platform.settings, infra, platform.settings.kitchens)
     platform.start_manager()
-    for name in START_ORDER:  # all watchers, also those stopped before
+    for name in platform.watchers():  # all watchers, also those stopped before
         if platform.pids(name) == [] and (name != "kitchen" or platform.settings.kitchens):
             platform.start(name)
     processes = platform.wait_healthy()
+    _refresh_targets(platform)
     print()
     _print_processes(processes)
     print()
     print(f"kafka              {infra.bootstrap_servers}")
     print(f"schema registry    {infra.schema_registry_url}")
     print(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
+    print(f"consumer lag       {platform.settings.url('monitor')}/metrics")
+    if prometheus.binary() is None:
+        print(prometheus.INSTALL_HINT)
+    elif prometheus.WATCHER in platform.watchers():
+        print(f"prometheus         {prometheus.url(platform.settings)}")
+    else:
+        print("prometheus: installed since the platform started; just down && just up adds it")
     print("\nPlace an order: just order    Watch: just logs    Stop: just down")
     return 0
 
@@ -91,7 +101,9 @@ def logs(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    _platform().stop(args.service)
+    platform = _platform()
+    platform.stop(args.service)
+    _refresh_targets(platform)
     print(f"{args.service}: stopped")
     return 0
 
@@ -100,6 +112,7 @@ def start(args: argparse.Namespace) -> int:
     platform = _platform()
     platform.start(args.service)
     _print_processes(platform.wait_healthy([args.service.removesuffix("_svc")]))
+    _refresh_targets(platform)
     return 0
 
 
@@ -110,7 +123,14 @@ def scale(args: argparse.Namespace) -> int:
     platform = _platform()
     platform.scale(name, int(count))
     _print_processes(platform.wait_healthy([name]))
+    _refresh_targets(platform)
     return 0
+
+
+def _refresh_targets(platform: Platform) -> None:
+    """Prometheus follows the kitchens that run now through its targets file."""
+    kitchens = len(platform.pids("kitchen"))
+    prometheus.write_targets(platform.settings, platform.infra, kitchens)
 
 
 def lag(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from circus.client import CircusClient
 from circus.exc import CallError
 
 from pizza_common.paths import REPO_ROOT
+from pizza_infra import prometheus
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings, Service
 
@@ -66,6 +67,7 @@ def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
         wiring = _wiring(name, platform, infra)
         if wiring:
             lines += [f"[env:{name}]", *(f"{k} = {v}" for k, v in wiring.items()), ""]
+    lines += prometheus.watcher_lines(platform, infra)
     return "\n".join(lines)
 
 
@@ -181,6 +183,11 @@ class Platform:
             self._call("decr", name=name, nb=current - count, waiting=True)
         return count
 
+    def watchers(self) -> list[str]:
+        """The platform's processes in start order, and Prometheus if it runs with them."""
+        listed = self._call("list").get("watchers", [])
+        return [*START_ORDER, *([prometheus.WATCHER] if prometheus.WATCHER in listed else [])]
+
     def pids(self, name: str) -> list[int]:
         pids: list[int] = self._call("list", name=name, pids=True).get("pids", [])
         return sorted(pids)
@@ -189,7 +196,11 @@ class Platform:
 
     def processes(self) -> list[ProcessInfo]:
         found = []
-        for name in START_ORDER:
+        for name in self.watchers():
+            if name == prometheus.WATCHER:
+                listen, healthy = self.settings.prometheus_port, prometheus.healthy(self.settings)
+                found += [ProcessInfo(name, name, pid, listen, healthy) for pid in self.pids(name)]
+                continue
             service = SERVICES[name]
             for pid in self.pids(name):
                 instance, port = _identity(pid, service, self.settings)
@@ -198,7 +209,7 @@ class Platform:
 
     def wait_healthy(self, names: list[str] | None = None) -> list[ProcessInfo]:
         """Wait until every process of ``names`` (default: all) answers /health."""
-        wanted = set(names or START_ORDER)
+        wanted = set(names or self.watchers())
         deadline = time.monotonic() + self.settings.start_timeout_s
         while True:
             processes = [p for p in self.processes() if p.service in wanted]
@@ -235,7 +246,7 @@ def _identity(pid: int, service: Service, settings: PlatformSettings) -> tuple[s
         for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
             key, _, value = entry.decode(errors="replace").partition("=")
             env[key] = value
-    instance = env.get(f"{service.env_prefix}INSTANCE") or service.module
+    instance = env.get(f"{service.env_prefix}INSTANCE") or service.instance or service.module
     if service.scalable and f"{service.env_prefix}INSTANCE" not in env:
         return "(starting)", None  # still the launcher: its id and port are not set yet
     try:

@@ -1,4 +1,5 @@
-"""The platform's four services as processes: which module, which port, how many."""
+"""The platform's processes: the four services and the lag exporter (``monitor``); which
+module, which port, how many."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from pizza_infra.config import HOST
 
 @dataclass(frozen=True)
 class Service:
-    name: str  # as used on the command line: order, payment, kitchen, delivery
+    name: str  # as used on the command line: order, payment, kitchen, delivery, monitor
     module: str  # python -m <module>
     env_prefix: str  # the service's own settings prefix, e.g. ORDER_
     scalable: bool = False  # kitchen: several instances, one port each
+    instance: str | None = None  # its instance id, when not the module's name
 
 
 SERVICES: dict[str, Service] = {
@@ -25,9 +27,11 @@ SERVICES: dict[str, Service] = {
         Service("order", "order_svc", "ORDER_"),
         Service("kitchen", "kitchen_svc", "KITCHEN_", scalable=True),
         Service("delivery", "delivery_svc", "DELIVERY_"),
+        # Not a service but the platform's lag monitoring, run and listed like one.
+        Service("monitor", "pizza_infra.lag_exporter", "LAG_EXPORTER_", instance="lag-exporter"),
     )
 }
-START_ORDER = ("payment", "order", "kitchen", "delivery")
+START_ORDER = ("payment", "order", "kitchen", "delivery", "monitor")
 
 
 class PlatformSettings(BaseSettings):
@@ -41,6 +45,8 @@ class PlatformSettings(BaseSettings):
     # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
     kitchen_port: int = 8011
     kitchens: int = Field(default=1, ge=0, le=6)  # 6 partitions: a 7th would idle
+    monitor_port: int = Field(default=8090, validation_alias="LAG_EXPORTER_PORT")
+    prometheus_port: int = 9090
     circus_port: int = 5555
     start_timeout_s: float = 60.0
 
@@ -70,6 +76,8 @@ DEFAULT_PORTS = {
     "DELIVERY_PORT": 8004,
     "KITCHEN_PORT": 8011,
     "CIRCUS_PORT": 5555,
+    "LAG_EXPORTER_PORT": 8090,
+    "PROMETHEUS_PORT": 9090,
     "ZIPKIN_PORT": 9411,
 }
 
