@@ -183,7 +183,26 @@ class EventConsumer:
     async def _process(
         self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
     ) -> None:
-        """Handle one record: committed, given back, or rewound to be polled again."""
+        """Handle one record: committed, given back, or rewound to be polled again.
+
+        All of it is one span, a child of the producer's span: the order's trace runs on,
+        and the gap before this span is the time the record waited in the topic.
+        """
+        topic, partition = message.topic(), message.partition()
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": self._options.group_id,
+            "messaging.destination.partition.id": str(partition),
+            "messaging.kafka.offset": message.offset(),
+        }
+        parent = extract_headers(message.headers())
+        with span(f"{topic} process", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes):
+            await self._process_in_span(consumer, producer, outbox, message)
+
+    async def _process_in_span(
+        self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
+    ) -> None:
         try:
             after_commit = await self._attempt(consumer, producer, outbox, message)
         except GiveBack:
@@ -211,30 +230,6 @@ class EventConsumer:
         self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
     ) -> AfterCommit | None:
         source = _Source.of(message)
-        # Processing is a child of the producer's span: the order's trace runs on, and
-        # the gap before this span is the time the record waited in the topic.
-        with span(
-            f"{source.topic} process",
-            kind=SpanKind.CONSUMER,
-            parent=extract_headers(message.headers()),
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": source.topic,
-                "messaging.consumer.group.name": self._options.group_id,
-                "messaging.destination.partition.id": str(source.partition),
-                "messaging.kafka.offset": source.offset,
-            },
-        ):
-            return await self._process_in_span(consumer, producer, outbox, message, source)
-
-    async def _process_in_span(
-        self,
-        consumer: Consumer,
-        producer: Producer,
-        outbox: _ProducerOutbox,
-        message: Message,
-        source: _Source,
-    ) -> AfterCommit | None:
         transactional = self._options.transactional_id is not None
         if transactional:
             await asyncio.to_thread(producer.begin_transaction)

@@ -91,9 +91,6 @@ class OutboxRelay:
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
         OUTBOX_BACKLOG.set(backlog - len(sent))
-        for row in pending:
-            if row.id in sent:
-                log.info("order.placed published", order_id=row.message_key, event_id=row.event_id)
         if failed:
             self._failures += 1
             log.warning(
@@ -124,3 +121,4 @@ class OutboxRelay:
             await self._producer.send(
                 row.topic, key=row.message_key, value=value, headers=inject_headers()
             )
+            log.info("order.placed published", order_id=row.message_key, event_id=row.event_id)
