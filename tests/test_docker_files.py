@@ -45,8 +45,10 @@ PUBLISHED = {
     "kafka-ui": 8080,
     "registry": 8081,
     "kafka": 9092,
+    "prometheus": 9090,
+    "grafana": 3000,
 }
-SERVICES = {*PUBLISHED, "kitchen", "init"}
+SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
 INIT = "init"
 
