@@ -79,7 +79,7 @@ def test_one_order_is_one_trace_across_all_services(
             return None
         spans: list[dict[str, Any]] = found.json()
         names = {(s["localEndpoint"]["serviceName"], s.get("name", "")) for s in spans}
-        wanted = {("delivery_svc", "order.ready process"), ("kitchen_svc", "cook")}
+        wanted = {("delivery_svc", "delivery delivered"), ("kitchen_svc", "cook")}
         return spans if wanted <= names else None
 
     spans = _wait("the whole trace in Zipkin", whole_trace)
@@ -119,6 +119,10 @@ def test_one_order_is_one_trace_across_all_services(
     cook = one("kitchen_svc", "cook")
     ready = one("kitchen_svc", "order.ready publish", "PRODUCER")
     delivery_took = one("delivery_svc", "order.ready process", "CONSUMER")
+    steps_of_delivery = [
+        one("delivery_svc", f"delivery {step}")
+        for step in ("driver_assigned", "on_the_way", "delivered")
+    ]
 
     # Causal order: each step descends from the one that caused it (parent-child across
     # HTTP and across both topics), and starts after it.
@@ -129,6 +133,11 @@ def test_one_order_is_one_trace_across_all_services(
     assert kitchen_took in ancestors(ready)
     assert ancestors(delivery_took)[0] is ready
     assert request is ancestors(delivery_took)[-1]
+    for step in steps_of_delivery:  # the fleet's steps, later, still in the order's trace
+        chain = ancestors(step)
+        assert chain[0]["localEndpoint"]["serviceName"] == "delivery_svc"
+        assert chain[0]["kind"] == "CONSUMER"  # the last event delivery applied
+        assert request is chain[-1]
     for earlier, later in (
         (request, pay),
         (placed, kitchen_took),

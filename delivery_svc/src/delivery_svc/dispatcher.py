@@ -16,8 +16,9 @@ from delivery_svc.fleet import next_arrival, next_moves
 from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
 from delivery_svc.notifications import message_for
 from delivery_svc.store import DeliveryStore
-from delivery_svc.tracking import DeliveryStatus
+from delivery_svc.tracking import DeliveryStatus, TrackedOrder
 from pizza_common.durations import SecondsRange
+from pizza_common.tracing import extract_headers, span
 
 log = structlog.get_logger("delivery.fleet")
 
@@ -67,24 +68,34 @@ class Dispatcher:
         orders = await self._store.in_fleet_hands()
         moves = next_moves(orders, self._drivers, now, lambda: self._drive_time.draw(self._rng))
         for order in moves:
-            status = order.status
-            message = message_for(status)
-            notified = await self._store.save_move(order, now, message)
-            log.info(status.value, order_id=order.order_id, driver=order.driver)
-            if notified and message is not None:
-                NOTIFICATIONS.labels(message.kind.value).inc()
-                if status is DeliveryStatus.DELIVERED:  # notified: once per order
-                    observe_delivered(order)
-                log.info(
-                    "notification sent",
-                    order_id=order.order_id,
-                    kind=message.kind.value,
-                    phone=order.destination.phone if order.destination else None,
-                    de=message.de,
-                    en=message.en,
-                )
-            self._feed.publish(order)
+            parent = extract_headers(await self._store.trace_context(order.order_id))
+            with span(
+                f"delivery {order.status.value}",
+                parent=parent,
+                attributes={"pizza.order_id": order.order_id, "pizza.driver": order.driver or ""},
+            ):
+                await self._move(order, now)
         return bool(moves)
+
+    async def _move(self, order: TrackedOrder, now: datetime) -> None:
+        """One step of one order (assigned, on the way, delivered) and its notification."""
+        status = order.status
+        message = message_for(status)
+        notified = await self._store.save_move(order, now, message)
+        log.info(status.value, order_id=order.order_id, driver=order.driver)
+        if notified and message is not None:
+            NOTIFICATIONS.labels(message.kind.value).inc()
+            if status is DeliveryStatus.DELIVERED:  # notified: once per order
+                observe_delivered(order)
+            log.info(
+                "notification sent",
+                order_id=order.order_id,
+                kind=message.kind.value,
+                phone=order.destination.phone if order.destination else None,
+                de=message.de,
+                en=message.en,
+            )
+        self._feed.publish(order)
 
     async def _sleep(self, stopping: asyncio.Event) -> None:
         orders = await self._store.in_fleet_hands()

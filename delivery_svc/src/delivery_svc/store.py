@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from delivery_svc.notifications import Message
 from delivery_svc.tables import notifications, orders, processed_events
 from delivery_svc.tracking import DeliveryStatus, Destination, TrackedOrder
+from pizza_common.tracing import inject_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,9 @@ class DeliveryStore:
             changed = change(current)
             if changed == current:
                 return None
-            values = {**_columns(changed), "updated_at": now}
+            # Applied inside the event's process span: the fleet's steps continue its trace.
+            trace_context = json.dumps(inject_headers())
+            values = {**_columns(changed), "updated_at": now, "trace_context": trace_context}
             if current is None:
                 await connection.execute(insert(orders).values(**values))
             else:
@@ -80,6 +84,15 @@ class DeliveryStore:
                     "sent_at": now,
                 },
             )
+
+    async def trace_context(self, order_id: str) -> dict[str, str]:
+        """The W3C headers of the order's trace, as stored by :meth:`apply_event`."""
+        async with self._engine.connect() as connection:
+            stored = await connection.scalar(
+                select(orders.c.trace_context).where(orders.c.order_id == order_id)
+            )
+        loaded: dict[str, str] = json.loads(stored) if stored else {}
+        return loaded
 
     async def get(self, order_id: str) -> TrackedOrder | None:
         async with self._engine.connect() as connection:

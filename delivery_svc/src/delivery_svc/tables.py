@@ -3,7 +3,7 @@ and the notifications sent (at most one per order and step)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 from pizza_common.db import UtcDateTime
 
@@ -30,6 +30,9 @@ orders = Table(
     Column("delivered_at", UtcDateTime()),
     Column("due_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # W3C trace context of the last event applied: the fleet's later steps (driver
+    # assigned, on the way, delivered) join the order's trace from it.
+    Column("trace_context", Text),
 )
 
 processed_events = Table(
