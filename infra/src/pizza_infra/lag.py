@@ -7,9 +7,10 @@ from the earliest offset.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pizza_common.events import CONSUMER_GROUPS
@@ -40,8 +41,11 @@ def consumer_lag(
     ends = _offsets(admin, partitions, OffsetSpec.latest())  # type: ignore[no-untyped-call]
     starts = _offsets(admin, partitions, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
     rows = []
+    existing = _existing_groups(admin)
     for group, topics in groups.items():
-        committed = _committed(admin, group)
+        # A group that never committed has nothing to look up; asking for its offsets on
+        # a broker that has no group at all yet can crash the client library.
+        committed = _committed(admin, group) if group in existing else {}
         for tp in partitions:
             if tp.topic not in topics:
                 continue
@@ -53,13 +57,32 @@ def consumer_lag(
     return rows
 
 
+NOT_READY = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
 def _offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec
 ) -> dict[tuple[str, int], int]:
     if not partitions:
         return {}
-    futures = admin.list_offsets({tp: spec for tp in partitions})
-    return {(tp.topic, tp.partition): future.result().offset for tp, future in futures.items()}
+    for attempt in range(20):  # right after topics are made, leaders may not be elected yet
+        futures = admin.list_offsets({tp: spec for tp in partitions})
+        try:
+            return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+        except KafkaException as exc:
+            if attempt == 19 or exc.args[0].code() not in NOT_READY:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
+
+
+def _existing_groups(admin: AdminClient) -> set[str]:
+    listed = admin.list_consumer_groups(request_timeout=10).result()
+    return {group.group_id for group in listed.valid}
 
 
 def _committed(admin: AdminClient, group: str) -> dict[tuple[str, int], int]:
