@@ -72,6 +72,9 @@ class ServiceProcess:
         try:
             return self._proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
+            # Stuck: have it write every thread's stack into its log first.
+            self._proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
             return self.kill()
 
     def kill(self) -> int | None:

@@ -7,6 +7,8 @@ Errors follow RFC 9457 (``application/problem+json``): ``type``, ``title``, ``st
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -157,7 +159,12 @@ def service_app(
 
 
 def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:
-    """A service's ``main``: JSON logging for its instance, then serve its app."""
+    """A service's ``main``: JSON logging for its instance, then serve its app.
+
+    ``kill -USR1 <pid>`` prints every thread's stack to the log: the way to see where a
+    stuck process is stuck.
+    """
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     configure_tracing(settings.service_name, settings.instance_id)
     configure_logging(settings.service_name, settings.instance_id, settings.log_level)
     serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
