@@ -47,6 +47,7 @@ PUBLISHED = {
     "kafka": 9092,
     "prometheus": 9090,
     "grafana": 3000,
+    "jaeger": 16686,
 }
 SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
@@ -593,3 +594,12 @@ def test_a_copy_source_left_out_of_the_context_is_rejected() -> None:
 def test_hadolint_rejects_a_root_image(tmp_path: Path) -> None:
     broken = _mutated(tmp_path, DOCKERFILE, "USER 10001:10001\n", "USER root\n")
     assert _hadolint(broken).returncode != 0
+
+
+def test_every_service_sends_its_traces_to_jaeger() -> None:
+    services = compose_model(COMPOSE_FILE)["services"]
+    assert "4318" not in str(services["jaeger"].get("ports"))  # OTLP stays inside
+    for name in ("order", "payment", "kitchen", "delivery"):
+        env = services[name]["environment"]
+        assert env["OTEL_TRACES_EXPORTER"] == "otlp", name
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318", name
