@@ -47,6 +47,7 @@ def up(args: argparse.Namespace) -> int:
     print(f"schema registry    {infra.schema_registry_url}")
     print(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
     print(f"consumer lag       {platform.settings.url('monitor')}/metrics")
+    print(f"traces (Zipkin)    {infra.zipkin_url}/zipkin/")
     if prometheus.binary() is None:
         print(prometheus.INSTALL_HINT)
     elif prometheus.WATCHER in platform.watchers():
