@@ -25,7 +25,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from pizza_common.logging import configure_logging
-from pizza_common.metrics import http_metrics, metrics_handler
+from pizza_common.metrics import metrics_handler, record_request
 from pizza_common.service import ServiceSettings
 from pizza_common.tracing import configure_tracing, traceresponse
 
@@ -99,11 +99,11 @@ QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
 def request_logging(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: one log line per request with method, path, status and duration,
-    and a ``traceresponse`` header naming the request's trace."""
+    """ASGI middleware, once per request: a log line (method, path, status, duration),
+    the request metrics, and a ``traceresponse`` header naming the request's trace."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["path"] in QUIET_PATHS:
+        if scope["type"] != ScopeType.HTTP or scope["path"] == "/metrics":
             await app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -121,13 +121,18 @@ def request_logging(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, capture)
         finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            seconds = time.perf_counter() - started
+            handler = scope.get("route_handler")
+            route = next(iter(handler.paths)) if handler is not None else "unmatched"
+            record_request(scope["method"], route, status, seconds)
+            if scope["path"] not in QUIET_PATHS:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(seconds * 1000, 1),
+                )
 
     return middleware
 
@@ -147,7 +152,7 @@ def service_app(
     return Litestar(
         route_handlers=[*route_handlers, *health_handlers(ready_checks), metrics_handler],
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
-        middleware=[request_logging, http_metrics],
+        middleware=[request_logging],
         # Outermost (the plugin puts its middleware first): a server span per request.
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=list(QUIET_PATHS)))],
         # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
