@@ -11,41 +11,23 @@ import httpx
 import pytest
 
 from pizza_infra.config import InfraSettings
-from tests.conftest import infra_env
+from tests.four_services import four_services, wait_delivered
 from tests.order_svc.conftest import example_order
-from tests.service_process import ServiceProcess, free_port
+from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-SERVICES = ("payment", "order", "kitchen", "delivery")
 
 
 @pytest.fixture
 def traced_platform(infra: InfraSettings, tmp_path: Path) -> Iterator[dict[str, ServiceProcess]]:
-    ports = {name: free_port() for name in SERVICES}
-    common = {
-        **infra_env(infra),
-        "PIZZA_VAR_DIR": str(tmp_path),
-        "OTEL_TRACES_EXPORTER": "zipkin",
-        "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{infra.zipkin_url}/api/v2/spans",
-        "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a fraction of a second
-        "PAYMENT_LATENCY_MS": "0",
-        "PAYMENT_ERROR_RATE": "0",
-        "KITCHEN_COOK_SECONDS": "0",
-        "KITCHEN_INSTANCE": "kitchen-1",
-        "DELIVERY_DRIVE_SECONDS": "0",
-        "ORDER_PAYMENT_URL": f"http://127.0.0.1:{ports['payment']}",
-    }
-    started: dict[str, ServiceProcess] = {}
-    try:
-        for name in SERVICES:
-            env = {**common, f"{name.upper()}_PORT": str(ports[name])}
-            process = ServiceProcess(f"{name}_svc", ports[name], env, tmp_path / f"{name}.log")
-            started[name] = process.start()
+    with four_services(
+        infra,
+        tmp_path,
+        OTEL_TRACES_EXPORTER="zipkin",
+        OTEL_EXPORTER_ZIPKIN_ENDPOINT=f"{infra.zipkin_url}/api/v2/spans",
+        OTEL_BSP_SCHEDULE_DELAY="200",  # export within a fraction of a second
+    ) as started:
         yield started
-    finally:
-        for process in started.values():
-            process.stop()
 
 
 def _wait(what: str, probe: Any, timeout_s: float = 60) -> Any:
@@ -67,11 +49,7 @@ def test_one_order_is_one_trace_across_all_services(
     assert (version, len(trace_id), len(span_id)) == ("00", 32, 16)
     order_id = answer.json()["order_id"]
 
-    def delivered() -> bool:
-        state = httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5)
-        return state.status_code == 200 and state.json()["status"] == "delivered"
-
-    _wait("delivery", delivered)
+    wait_delivered(delivery, order_id)
 
     def whole_trace() -> list[dict[str, Any]] | None:
         found = httpx.get(f"{infra.zipkin_url}/api/v2/trace/{trace_id}", timeout=5)

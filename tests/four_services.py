@@ -1,0 +1,55 @@
+"""All four services as real processes on the test Kafka, for tests of the whole path
+(metrics, tracing): no cooking or driving time, payment always answering at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pizza_infra.config import InfraSettings
+from tests.conftest import infra_env
+from tests.service_process import ServiceProcess, free_port
+
+SERVICES = ("payment", "order", "kitchen", "delivery")
+
+
+@contextmanager
+def four_services(
+    infra: InfraSettings, folder: Path, **extra_env: str
+) -> Iterator[dict[str, ServiceProcess]]:
+    ports = {name: free_port() for name in SERVICES}
+    common = {
+        **infra_env(infra),
+        "PIZZA_VAR_DIR": str(folder),
+        "PAYMENT_LATENCY_MS": "0",
+        "PAYMENT_ERROR_RATE": "0",
+        "KITCHEN_COOK_SECONDS": "0",
+        "KITCHEN_INSTANCE": "kitchen-1",
+        "DELIVERY_DRIVE_SECONDS": "0",
+        "ORDER_PAYMENT_URL": f"http://127.0.0.1:{ports['payment']}",
+        **extra_env,
+    }
+    started: dict[str, ServiceProcess] = {}
+    try:
+        for name in SERVICES:
+            env = {**common, f"{name.upper()}_PORT": str(ports[name])}
+            process = ServiceProcess(f"{name}_svc", ports[name], env, folder / f"{name}.log")
+            started[name] = process.start(timeout_s=60)
+        yield started
+    finally:
+        for process in started.values():
+            process.stop()
+
+
+def wait_delivered(delivery: ServiceProcess, order_id: str, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5)
+        if state.status_code == 200 and state.json()["status"] == "delivered":
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"order {order_id} was not delivered in {timeout_s} s")
