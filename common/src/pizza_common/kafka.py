@@ -1,14 +1,16 @@
-"""confluent-kafka client settings shared by every producer and consumer of the platform."""
+"""confluent-kafka client settings shared by every producer and consumer of the platform.
+
+librdkafka's own log lines stay on stderr (plain text, rare: warnings and errors). Routing
+them through Python logging (the ``logger`` setting) puts them on a queue served by
+``poll``, and under thread contention that can stall ``poll`` indefinitely (librdkafka
+issue 5325): a stuck consumer is a far worse price than a few non-JSON lines.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from pizza_common.settings import KafkaSettings
-
-# librdkafka's own messages, through Python logging (and so as JSON lines).
-LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 
 def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:
@@ -20,7 +22,6 @@ def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any
         "acks": "all",
         "linger.ms": 5,
         "compression.type": "lz4",
-        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }
 
@@ -41,6 +42,5 @@ def consumer_config(
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "isolation.level": "read_committed",
-        "logger": LIBRDKAFKA_LOG,
         **overrides,
     }
