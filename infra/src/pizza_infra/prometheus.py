@@ -22,7 +22,7 @@ from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings
 WATCHER = "prometheus"
 INSTALL_HINT = (
     "prometheus: not installed, so nothing collects the metrics "
-    "(sudo apt-get install -y prometheus, then just down && just up)"
+    "(sudo apt-get install --no-install-recommends prometheus, then just down && just up)"
 )
 SCRAPE_INTERVAL = "5s"  # short: the demos last seconds
 RETENTION = "2d"
