@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from pydantic import BaseModel
 
 from order_svc import repository
@@ -111,18 +111,18 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
     },
 )
 async def place_order(
-    data: OrderIn,
+    data: JSONBody[OrderIn],
     state: State,
     idempotency_key: Annotated[
         str | None,
-        Parameter(
-            header="Idempotency-Key",
+        HeaderParameter(
+            name="Idempotency-Key",
             required=False,
             description="Send the same key when retrying: you get the same order, charged once.",
         ),
     ] = None,
     accept_language: Annotated[
-        str | None, Parameter(header="Accept-Language", required=False)
+        str | None, HeaderParameter(name="Accept-Language", required=False)
     ] = None,
 ) -> Response[Any]:
     language = pick_language(accept_language)
@@ -200,7 +200,7 @@ _REASONS = {"card_declined", "insufficient_funds", "amount_over_limit"}
     summary="An order as order_svc knows it",
     responses={404: _problem_spec("No such order")},
 )
-async def get_order(order_id: str, state: State) -> Response[Any]:
+async def get_order(order_id: FromPath[str], state: State) -> Response[Any]:
     body = await _order_out(state, order_id)
     if body is None:
         return problem(404, "Not found", f"there is no order {order_id}")
