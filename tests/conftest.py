@@ -22,6 +22,7 @@ from pizza_common.settings import KafkaSettings
 from pizza_infra import cli
 from pizza_infra.config import InfraSettings
 from pizza_infra.schema_registry import register_all
+from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
 
 
 def _test_settings(var_dir: Path) -> InfraSettings:

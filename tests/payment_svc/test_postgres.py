@@ -1,12 +1,10 @@
 """payment_svc on PostgreSQL: migrations, claims and replays work there as on SQLite.
 
-Runs when ``PIZZA_TEST_POSTGRES_URL`` names an empty database to use, such as
-``postgresql+asyncpg://pizza@127.0.0.1:5432/payment_test``; skipped otherwise.
+Runs on the tests' own PostgreSQL server (tests/postgres.py).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
@@ -14,18 +12,14 @@ import httpx
 import pytest
 
 from tests.payment_svc.conftest import new_key, payment_body, payment_process
+from tests.postgres import PostgresServer
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not os.environ.get("PIZZA_TEST_POSTGRES_URL"), reason="PIZZA_TEST_POSTGRES_URL is not set"
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
-def test_payments_replays_and_restart_on_postgres(tmp_path: Path) -> None:
+def test_payments_replays_and_restart_on_postgres(tmp_path: Path, postgres: PostgresServer) -> None:
     process = payment_process(tmp_path)
-    process.env["PAYMENT_DATABASE_URL"] = os.environ["PIZZA_TEST_POSTGRES_URL"]
+    process.env["PAYMENT_DATABASE_URL"] = postgres.create_database("payment_test")
     process.start()
     try:
         body, key = payment_body(), new_key()
