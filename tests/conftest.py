@@ -13,16 +13,21 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from pizza_common.avro import registry_client
 from pizza_common.paths import REPO_ROOT
 from pizza_common.settings import KafkaSettings
 from pizza_infra import cli
 from pizza_infra.config import InfraSettings
 from pizza_infra.schema_registry import register_all
 from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
+
+if TYPE_CHECKING:
+    from tests.kitchen_svc.helpers import OrderFeed, Processes
 
 
 def _test_settings(var_dir: Path) -> InfraSettings:
@@ -65,7 +70,7 @@ def infra() -> Iterator[InfraSettings]:
     var_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="pizza-test-"))
     settings = _test_settings(var_dir)
     cli.up(settings)
-    register_all(SchemaRegistryClient({"url": settings.schema_registry_url}))
+    register_all(registry_client(settings.schema_registry_url))
     try:
         yield settings
     finally:
@@ -84,9 +89,26 @@ def kafka_settings(infra: InfraSettings) -> KafkaSettings:
 
 @pytest.fixture
 def registry(infra: InfraSettings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": infra.schema_registry_url})
+    return registry_client(infra.schema_registry_url)
 
 
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+# The asynchronous path's tests (kitchen and delivery): their processes and an order feed.
+# Imported inside: tests.kitchen_svc.helpers itself imports this module.
+@pytest.fixture
+def run(infra: InfraSettings, tmp_path: Path) -> Iterator[Processes]:
+    from tests.kitchen_svc.helpers import processes
+
+    with processes(infra, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def feed(kafka_settings: KafkaSettings, registry: SchemaRegistryClient) -> OrderFeed:
+    from tests.kitchen_svc.helpers import OrderFeed
+
+    return OrderFeed(kafka_settings, registry)

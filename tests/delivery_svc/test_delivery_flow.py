@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.events import ORDER_READY, dead_letter_topic
 from pizza_common.settings import KafkaSettings
-from pizza_infra.config import InfraSettings
 from tests.factories import order_placed, order_ready
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,
     Processes,
     header_texts,
-    processes,
     ready_records,
     wait_until,
 )
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def run(infra: InfraSettings, tmp_path: Path) -> Iterator[Processes]:
-    with processes(infra, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def feed(kafka_settings: KafkaSettings, registry: SchemaRegistryClient) -> OrderFeed:
-    return OrderFeed(kafka_settings, registry)
 
 
 def _tracking(delivery: ServiceProcess, order_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec
+from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.events import OrderPlaced
 from pizza_common.kafka import producer_config
 from pizza_common.settings import KafkaSettings
@@ -44,7 +44,7 @@ def test_restart_keeps_records_and_schemas(
     assert "topics up to date" in up.stdout
 
     messages = consume_until(kafka_settings, OrderPlaced.TOPIC, with_key(event.order_id))
-    fresh = SchemaRegistryClient({"url": infra.schema_registry_url})
+    fresh = registry_client(infra.schema_registry_url)
     assert fresh.get_latest_version("order.placed-value").schema_id == schema_id
     found = [m for m in messages if m.key() == event.order_id.encode()]
     assert AvroEventCodec(fresh, OrderPlaced).decode(found[0].value()) == event

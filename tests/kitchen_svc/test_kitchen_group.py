@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.events import ORDER_PLACED, OrderReady, dead_letter_topic
 from pizza_common.kafka import consumer_config
 from pizza_common.settings import KafkaSettings
-from pizza_infra.config import InfraSettings
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,
     Processes,
     header_texts,
-    processes,
     ready_counts,
     ready_records,
     status,
@@ -31,17 +27,6 @@ from tests.kitchen_svc.helpers import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def run(infra: InfraSettings, tmp_path: Path) -> Iterator[Processes]:
-    with processes(infra, tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-def feed(kafka_settings: KafkaSettings, registry: SchemaRegistryClient) -> OrderFeed:
-    return OrderFeed(kafka_settings, registry)
 
 
 def test_three_kitchens_share_thirty_orders_each_cooked_once(

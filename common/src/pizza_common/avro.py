@@ -21,7 +21,6 @@ from confluent_kafka.serialization import MessageField, SerializationContext, Se
 
 from pizza_common.events import Event
 from pizza_common.schemas import load_schema_text, subject_for
-from pizza_common.settings import KafkaSettings
 
 
 class DecodeFailure(StrEnum):
@@ -49,8 +48,17 @@ class EventEncodeError(Exception):
     """An event could not be encoded (schema not registered, registry down, bad values)."""
 
 
-def registry_client(settings: KafkaSettings) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": settings.schema_registry_url})
+REGISTRY_TIMEOUT_S = 10
+
+
+def registry_client(url: str) -> SchemaRegistryClient:
+    """A schema registry client that gives up on a request after 10 s.
+
+    The client's default is to wait forever: a registry that does not answer one request
+    would stall the consumer that asked (seen with Apicurio under concurrent start-ups).
+    With a timeout the record fails, is retried, and the service stays alive.
+    """
+    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S})
 
 
 MAGIC_BYTE = 0

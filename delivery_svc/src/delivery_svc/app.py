@@ -80,7 +80,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         engine = make_engine(settings.db_url)
         await migrate(engine, MIGRATIONS)
         kafka = KafkaSettings()
-        registry = registry_client(kafka)
+        registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
         store, feed = DeliveryStore(engine), StatusFeed()
         dispatcher = Dispatcher(store, feed, settings.driver_names, settings.drive_time)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from pizza_common.avro import registry_client
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.kafka_server import kafka_answers, kafka_process, start_kafka
 from pizza_infra.registry_server import registry_answers, registry_process, start_registry
@@ -85,7 +86,7 @@ def _registry(settings: InfraSettings) -> SchemaRegistryClient:
             f"the schema registry does not answer at {settings.schema_registry_url}; "
             "run `just infra-up`"
         )
-    return SchemaRegistryClient({"url": settings.schema_registry_url})
+    return registry_client(settings.schema_registry_url)
 
 
 def schemas_register(settings: InfraSettings, directory: Path | None) -> int:

@@ -11,8 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
+from pizza_common.avro import registry_client
 from pizza_infra import cli as infra_cli
 from pizza_infra import logs as log_view
 from pizza_infra import prometheus
@@ -30,7 +29,7 @@ def _platform() -> Platform:
 def up(args: argparse.Namespace) -> int:
     infra = InfraSettings()
     infra_cli.up(infra)
-    for entry in register_all(SchemaRegistryClient({"url": infra.schema_registry_url})):
+    for entry in register_all(registry_client(infra.schema_registry_url)):
         print(f"schema {entry.subject} version {entry.version}")
     platform = _platform()
     prometheus.write_targets(platform.settings, infra, platform.settings.kitchens)

@@ -51,7 +51,7 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
         engine = make_engine(settings.db_url)
         await migrate_shared(engine)
         kafka = KafkaSettings()
-        registry = registry_client(kafka)
+        registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
         store = TicketStore(engine)
         kitchen = Kitchen(

@@ -47,7 +47,7 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
         relay = OutboxRelay(
             engine,
             producer,
-            AvroEventCodec(registry_client(kafka), OrderPlaced),
+            AvroEventCodec(registry_client(kafka.schema_registry_url), OrderPlaced),
             batch=settings.relay_batch,
         )
         http = httpx.AsyncClient(base_url=settings.payment_url)
