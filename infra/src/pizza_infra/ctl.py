@@ -35,7 +35,7 @@ def up(args: argparse.Namespace) -> int:
     prometheus.write_targets(platform.settings, infra, platform.settings.kitchens)
     platform.start_manager()
     for name in platform.watchers():  # all watchers, also those stopped before
-        if platform.pids(name) == [] and (name != "kitchen" or platform.settings.kitchens):
+        if not platform.is_active(name) and (name != "kitchen" or platform.settings.kitchens):
             platform.start(name)
     processes = platform.wait_healthy()
     _refresh_targets(platform)

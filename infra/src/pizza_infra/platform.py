@@ -163,7 +163,22 @@ class Platform:
         return True
 
     def start(self, name: str) -> None:
-        self._call("start", name=_service(name).name, waiting=True)
+        watcher = name if name == prometheus.WATCHER else _service(name).name
+        # Right after circusd starts it is busy starting every watcher and refuses other
+        # commands for that moment: wait for it rather than fail.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._call("start", name=watcher, waiting=True)
+            except InfraError as exc:
+                if "already running" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+            else:
+                return
+
+    def is_active(self, name: str) -> bool:
+        return self._call("status", name=name).get("status") == "active"
 
     def stop(self, name: str) -> None:
         self._call("stop", name=_service(name).name, waiting=True)
