@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import fastavro
+import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -117,14 +118,20 @@ class AvroEventCodec(Generic[E]):
             record = self._deserializer(data, self._context)
         except SchemaRegistryError as exc:
             raise self._registry_failure(schema_id, exc) from exc
-        except (SerializationError, ValueError, TypeError, EOFError, IndexError) as exc:
-            raise EventDecodeError(self._topic, DecodeFailure.MALFORMED, str(exc)) from exc
+        except (httpx.HTTPError, OSError) as exc:  # the registry could not be asked
+            raise EventDecodeError(
+                self._topic, DecodeFailure.REGISTRY_UNAVAILABLE, repr(exc)
+            ) from exc
+        except Exception as exc:  # any other failure is in the bytes themselves
+            # Whatever the decoder raised (OverflowError for a timestamp past year 9999,
+            # RecursionError, ...), the same bytes fail the same way next time: poison.
+            raise EventDecodeError(self._topic, DecodeFailure.MALFORMED, repr(exc)) from exc
         if not isinstance(record, dict):
             raise EventDecodeError(self._topic, DecodeFailure.INVALID, "the value is not a record")
         # A record of another topic's schema decodes fine but lacks this event's fields.
         try:
             return self._event_type.from_record(record)
-        except (KeyError, ValueError, TypeError) as exc:
+        except Exception as exc:  # values out of range, unknown symbols, ...
             raise EventDecodeError(self._topic, DecodeFailure.INVALID, repr(exc)) from exc
 
     def _registry_failure(self, schema_id: int, exc: SchemaRegistryError) -> EventDecodeError:

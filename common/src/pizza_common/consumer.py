@@ -1,10 +1,18 @@
 """The consumer loop every service shares: poll, decode, handle, then commit.
 
 One record at a time per consumer, so offsets are committed in order and only after the
-handler finished. What cannot be processed ever (bad bytes, an event the handler rejects)
-is copied unchanged to ``<topic>.dlq`` with the reason in headers and committed, so one
-poison record never stops a partition. Everything else that fails (database down,
-registry unreachable, broker errors) is retried from the same offset after a pause.
+handler finished. What cannot be processed ever (bad bytes, any failure to decode, an
+event the handler rejects) is copied unchanged to ``<topic>.dlq`` with the reason in
+headers and committed, so one poison record never stops a partition. Only I/O is
+transient (database down, registry unreachable, broker errors): retried from the same
+offset after a pause; a record that keeps failing makes the consumer recreate its
+clients and report itself not ready.
+
+A long handler (a cook) never blocks the group: while it runs, the loop pauses its
+partitions and keeps polling, so rebalances are served; when the record's partition is
+revoked the handler is told to give the record back (``ConsumedEvent.give_back``) and the
+revoke waits for it. A watchdog (:mod:`pizza_common.watchdog`) sees a client call that
+never returns, a loop that stopped turning, and a broker out of reach.
 
 Two commit modes:
 
@@ -22,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -35,11 +45,14 @@ from pizza_common.events import Event, dead_letter_topic
 from pizza_common.kafka import consumer_config, producer_config
 from pizza_common.settings import KafkaSettings
 from pizza_common.tracing import extract_headers, inject_headers, span
+from pizza_common.watchdog import Watchdog, exit_stuck
 
 log = structlog.get_logger("pizza.consumer")
 
 REJECTED = "rejected-by-handler"
 """``dlq.reason`` of an event that decoded but that the handler refused as invalid."""
+
+T = TypeVar("T")
 
 
 class RejectedEvent(Exception):
@@ -47,7 +60,7 @@ class RejectedEvent(Exception):
 
 
 class GiveBack(Exception):
-    """Raised by a handler that stopped early because the consumer is stopping.
+    """Raised by a handler that stopped early: the consumer stops, or the partition moved.
 
     The record stays uncommitted, so whoever owns the partition next processes it.
     """
@@ -55,12 +68,17 @@ class GiveBack(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ConsumedEvent:
-    """A decoded event and where it was read."""
+    """A decoded event and where it was read.
+
+    ``give_back`` is set when the handler should stop and raise :class:`GiveBack`: the
+    consumer is stopping or the record's partition is being revoked.
+    """
 
     event: Event
     topic: str
     partition: int
     offset: int
+    give_back: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Outbox(Protocol):
@@ -85,6 +103,23 @@ class ConsumerOptions:
     transactional_id: str | None = None
     retry_pause_s: float = 1.0
     poll_timeout_s: float = 0.5
+    # How long a handler runs before the loop polls beside it (rebalances, heartbeats).
+    keepalive_s: float = 1.0
+
+
+class _Recreate(Exception):
+    """The clients are in a state they cannot leave (fenced, failed abort, a record that
+    keeps failing): close them and start with new ones."""
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """The record a handler is working on, seen by the rebalance callbacks."""
+
+    source: _Source
+    give_back: asyncio.Event
+    finished: threading.Event
+    loop: asyncio.AbstractEventLoop
 
 
 class EventConsumer:
@@ -101,6 +136,7 @@ class EventConsumer:
         handler: Handler,
         *,
         stopping: asyncio.Event | None = None,
+        on_stuck: Callable[[str], None] = exit_stuck,
     ) -> None:
         missing = set(options.topics) - set(codecs)
         if missing:
@@ -113,7 +149,16 @@ class EventConsumer:
         self._assigned: frozenset[tuple[str, int]] = frozenset()
         self._ready = False
         self._committed: dict[tuple[str, int], int] = {}
+        self._failures: dict[tuple[str, int, int], int] = {}
+        self._in_flight: _InFlight | None = None
+        self._timeout_s = settings.kafka_call_timeout_s
+        self._grace_s = settings.kafka_stuck_grace_s
+        self._watchdog = Watchdog(
+            stall_after_s=options.keepalive_s + options.poll_timeout_s + self._grace_s,
+            on_stuck=on_stuck,
+        )
         self.dead_lettered = 0
+        self.recreated = 0
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -126,22 +171,50 @@ class EventConsumer:
 
     @property
     def ready(self) -> bool:
-        """True once the consumer and its producer are connected and subscribed."""
-        return self._ready
+        """True while the consumer is connected, turning, and not stuck on a record."""
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """Why the consumer is not ready now, or None: what ``/ready`` reports."""
+        if not self._ready:
+            return "consumer not started"
+        return self._watchdog.problem()
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
         """Consume until stopped, then commit what is done and leave the group."""
+        watch = asyncio.create_task(self._watchdog.watch(), name="consumer-watchdog")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._run_clients()
+                except _Recreate as exc:
+                    self.recreated += 1
+                    log.warning("recreating the kafka clients", reason=str(exc))
+                    await self._pause()
+        finally:
+            watch.cancel()
+            self._watchdog.stopped()
+
+    async def _run_clients(self) -> None:
+        """One incarnation of consumer and producer, until stopped or broken."""
         consumer = Consumer(
             consumer_config(
                 self._settings,
                 group_id=self._options.group_id,
                 client_id=self._options.instance,
+                error_cb=self._on_error,
+                stats_cb=self._on_stats,
+                **{"statistics.interval.ms": 5000},
             )
         )
-        producer = await asyncio.to_thread(self._make_producer)
+        try:
+            producer = await self._call("init_transactions", self._make_producer)
+        except KafkaException as exc:
+            await self._close(consumer, None)
+            raise _Recreate(f"producer could not start: {exc}") from exc
         outbox = _ProducerOutbox(producer, transactional=self._options.transactional_id is not None)
         try:
             consumer.subscribe(
@@ -152,20 +225,20 @@ class EventConsumer:
             )
             self._ready = True
             while not self._stopping.is_set():
-                message = await asyncio.to_thread(consumer.poll, self._options.poll_timeout_s)
+                self._watchdog.turned()
+                message = await self._poll(consumer, self._options.poll_timeout_s)
                 if message is None:
                     await self._commit_past_markers(consumer)
                     continue
                 if message.error() is not None:
                     log.warning("consumer error", error=str(message.error()))
                     continue
-                await self._process(consumer, producer, outbox, message)
+                await self._handle(consumer, producer, outbox, message)
         finally:
             self._ready = False
-            # close() commits nothing (manual commits) but leaves the group at once, so the
-            # partitions move to the other members without waiting for a session timeout.
-            await asyncio.to_thread(consumer.close)
-            await asyncio.to_thread(producer.flush, 10.0)
+            self._assigned = frozenset()
+            self._committed.clear()
+            await self._close(consumer, producer)
             log.info("consumer closed", group=self._options.group_id)
 
     def _make_producer(self) -> Producer:
@@ -177,11 +250,95 @@ class EventConsumer:
         )
         if self._options.transactional_id is not None:
             # Fences an earlier incarnation with the same id and aborts its open transaction.
-            producer.init_transactions(30.0)
+            producer.init_transactions(self._timeout_s)
         return producer
 
-    async def _process(
+    async def _call(
+        self, name: str, function: Callable[..., T], *args: Any, timeout_s: float | None = None
+    ) -> T:
+        """A blocking client call in a worker thread, under the watchdog's eye."""
+        limit = (self._timeout_s if timeout_s is None else timeout_s) + self._grace_s
+        token = self._watchdog.enter(name, limit)
+        try:
+            return await asyncio.to_thread(function, *args)
+        finally:
+            self._watchdog.leave(token)
+
+    async def _poll(self, consumer: Consumer, timeout_s: float) -> Message | None:
+        # A revoke inside poll may wait for the handler to give its record back.
+        message: Message | None = await self._call(
+            "poll", consumer.poll, timeout_s, timeout_s=timeout_s + self._timeout_s
+        )
+        return message
+
+    async def _close(self, consumer: Consumer, producer: Producer | None) -> None:
+        """Close both clients, but never wait long: a broker out of reach must not hold
+        a restart (close leaves the group at once when it can, so partitions move on)."""
+
+        def close() -> None:
+            consumer.close()
+            if producer is not None:
+                producer.flush(10.0)
+
+        closed = threading.Thread(target=close, name="kafka-close", daemon=True)
+        closed.start()
+        await asyncio.to_thread(closed.join, 15.0)
+        if closed.is_alive():
+            log.warning("kafka clients did not close in time; left behind")
+
+    async def _handle(
         self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
+    ) -> None:
+        """Process one record while the loop keeps polling beside a long handler."""
+        source = _Source.of(message)
+        loop = asyncio.get_running_loop()
+        give_back = asyncio.Event()
+        finished = threading.Event()
+        task = asyncio.create_task(self._process(consumer, producer, outbox, message, give_back))
+        task.add_done_callback(lambda _task: finished.set())
+        self._in_flight = _InFlight(source, give_back, finished, loop)
+        paused: list[TopicPartition] = []
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self._options.keepalive_s)
+                if done:
+                    break
+                if self._stopping.is_set():
+                    give_back.set()
+                if not paused:
+                    paused = [TopicPartition(t, p) for t, p in self._assigned]
+                    consumer.pause(paused)
+                self._watchdog.turned()
+                extra = await self._poll(consumer, 0.1)
+                if extra is not None and extra.error() is None:
+                    # Fetched before the pause took hold (or newly assigned): read it later.
+                    early = _Source.of(extra)
+                    tp = TopicPartition(early.topic, early.partition)
+                    consumer.pause([tp])
+                    paused.append(tp)
+                    self._rewind(consumer, extra)
+        finally:
+            self._in_flight = None
+            if paused:
+                self._resume(consumer, paused)
+        task.result()  # raises _Recreate
+
+    def _resume(self, consumer: Consumer, paused: list[TopicPartition]) -> None:
+        still_ours = [tp for tp in paused if (tp.topic, tp.partition) in self._assigned]
+        if not still_ours:
+            return
+        try:
+            consumer.resume(still_ours)
+        except KafkaException as exc:
+            log.info("not resumed", error=str(exc))
+
+    async def _process(
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        outbox: _ProducerOutbox,
+        message: Message,
+        give_back: asyncio.Event,
     ) -> None:
         """Handle one record: committed, given back, or rewound to be polled again.
 
@@ -198,28 +355,58 @@ class EventConsumer:
         }
         parent = extract_headers(message.headers())
         with span(f"{topic} process", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes):
-            await self._process_in_span(consumer, producer, outbox, message)
+            await self._process_in_span(consumer, producer, outbox, message, give_back)
 
     async def _process_in_span(
-        self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        outbox: _ProducerOutbox,
+        message: Message,
+        give_back: asyncio.Event,
     ) -> None:
+        source = _Source.of(message)
         try:
-            after_commit = await self._attempt(consumer, producer, outbox, message)
+            after_commit = await self._attempt(consumer, producer, outbox, message, give_back)
         except GiveBack:
             await self._abort(producer)
-            log.info("record given back", **_where(message))
-            return
-        except Exception as exc:  # noqa: BLE001 - anything else is retried, never skipped
-            await self._abort(producer)
-            log.warning("record failed, will retry", error=repr(exc), **_where(message))
             self._rewind(consumer, message)
-            await self._pause()
+            log.info("record given back", **source.fields())
             return
+        except Exception as exc:  # anything else is retried, never skipped
+            await self._abort(producer)
+            self._rewind(consumer, message)
+            if _is_fatal(exc):
+                raise _Recreate(f"fatal client error: {exc}") from exc
+            await self._failed(source, exc)
+            return
+        self._succeeded(source)
         if after_commit is not None:
             await after_commit()
 
+    async def _failed(self, source: _Source, exc: Exception) -> None:
+        key = source.key()
+        attempts = self._failures.get(key, 0) + 1
+        self._failures = {key: attempts}  # one record at a time: only the latest counts
+        log.warning(
+            "record failed, will retry", error=repr(exc), attempts=attempts, **source.fields()
+        )
+        bound = self._settings.kafka_max_record_attempts
+        if attempts >= bound:
+            self._watchdog.concern(
+                "record", f"{source.name()} failed {attempts} times, last: {exc!r}"[:300]
+            )
+            if attempts % bound == 0:
+                raise _Recreate(f"{source.name()} failed {attempts} times")
+        await self._pause()
+
+    def _succeeded(self, source: _Source) -> None:
+        if self._failures:
+            self._failures.pop(source.key(), None)
+            self._watchdog.concern("record", None)
+
     def _rewind(self, consumer: Consumer, message: Message) -> None:
-        # Back to the failed record; polling on keeps the group membership alive meanwhile.
+        # Back to the record; polling on keeps the group membership alive meanwhile.
         try:
             source = _Source.of(message)
             consumer.seek(TopicPartition(source.topic, source.partition, source.offset))
@@ -227,12 +414,17 @@ class EventConsumer:
             log.info("not rewound", error=str(exc), **_where(message))
 
     async def _attempt(
-        self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
+        self,
+        consumer: Consumer,
+        producer: Producer,
+        outbox: _ProducerOutbox,
+        message: Message,
+        give_back: asyncio.Event,
     ) -> AfterCommit | None:
         source = _Source.of(message)
         transactional = self._options.transactional_id is not None
         if transactional:
-            await asyncio.to_thread(producer.begin_transaction)
+            await self._call("begin_transaction", producer.begin_transaction)
         after_commit: AfterCommit | None = None
         try:
             event = await asyncio.to_thread(self._codecs[source.topic].decode, message.value())
@@ -241,7 +433,9 @@ class EventConsumer:
                 raise
             await self._dead_letter(outbox, message, source, exc.failure.value, exc.detail)
         else:
-            consumed = ConsumedEvent(event, source.topic, source.partition, source.offset)
+            consumed = ConsumedEvent(
+                event, source.topic, source.partition, source.offset, give_back
+            )
             with structlog.contextvars.bound_contextvars(order_id=event.order_id):
                 try:
                     after_commit = await self._handler(consumed, outbox)
@@ -253,16 +447,17 @@ class EventConsumer:
     async def _commit(self, consumer: Consumer, producer: Producer, source: _Source) -> None:
         offsets = [TopicPartition(source.topic, source.partition, source.offset + 1)]
         if self._options.transactional_id is None:
-            await asyncio.to_thread(consumer.commit, offsets=offsets, asynchronous=False)
+            await self._call("commit", _commit_sync, consumer, offsets)
             self._committed[(source.topic, source.partition)] = source.offset + 1
             return
         metadata = consumer.consumer_group_metadata()
+        timeout = self._timeout_s
 
         def commit_transaction() -> None:
-            producer.send_offsets_to_transaction(offsets, metadata, 30.0)
-            producer.commit_transaction(30.0)
+            producer.send_offsets_to_transaction(offsets, metadata, timeout)
+            producer.commit_transaction(timeout)
 
-        await asyncio.to_thread(commit_transaction)
+        await self._call("commit_transaction", commit_transaction, timeout_s=2 * timeout)
 
     async def _commit_past_markers(self, consumer: Consumer) -> None:
         """When idle, commit the consumer's position where it is past the last commit.
@@ -276,7 +471,7 @@ class EventConsumer:
         if self._options.transactional_id is not None or not self._assigned:
             return
         wanted = [TopicPartition(topic, partition) for topic, partition in self._assigned]
-        positions = await asyncio.to_thread(consumer.position, wanted)
+        positions = await self._call("position", consumer.position, wanted)
         ahead = [
             tp
             for tp in positions
@@ -284,7 +479,7 @@ class EventConsumer:
         ]
         if not ahead:
             return
-        await asyncio.to_thread(consumer.commit, offsets=ahead, asynchronous=False)
+        await self._call("commit", _commit_sync, consumer, ahead)
         for tp in ahead:
             self._committed[(tp.topic, tp.partition)] = tp.offset
 
@@ -292,13 +487,13 @@ class EventConsumer:
         if self._options.transactional_id is None:
             return
         try:
-            await asyncio.to_thread(producer.abort_transaction, 30.0)
+            await self._call("abort_transaction", producer.abort_transaction, self._timeout_s)
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
-            if isinstance(error, KafkaError) and error.fatal():
-                raise  # fenced by a newer instance with our transactional id: must stop
-            # Nothing to abort (the transaction was never begun or already ended).
-            log.debug("abort skipped", error=str(exc))
+            if isinstance(error, KafkaError) and error.code() == KafkaError._STATE:
+                return  # nothing to abort: the transaction was never begun or already ended
+            # Fenced, fatal, or the abort itself failed: only new clients get out of it.
+            raise _Recreate(f"abort failed: {exc}") from exc
 
     async def _dead_letter(
         self, outbox: _ProducerOutbox, message: Message, source: _Source, reason: str, detail: str
@@ -328,7 +523,21 @@ class EventConsumer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self._options.retry_pause_s)
 
-    # Rebalance callbacks: called by librdkafka inside poll(), in the polling thread.
+    # Client callbacks: called by librdkafka inside poll(), in the polling thread.
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._watchdog.concern("broker", "no Kafka broker reachable")
+        log.warning("kafka client error", error=str(error))
+
+    def _on_stats(self, text: str) -> None:
+        """Every few seconds: is any broker of the cluster (not just bootstrap) up?"""
+        try:
+            brokers = json.loads(text).get("brokers", {}).values()
+        except (ValueError, AttributeError):
+            return
+        up = any(b.get("nodeid", -1) >= 0 and b.get("state") == "UP" for b in brokers)
+        self._watchdog.concern("broker", None if up else "no Kafka broker reachable")
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         added = {(p.topic, p.partition) for p in partitions}
@@ -342,6 +551,7 @@ class EventConsumer:
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         removed = {(p.topic, p.partition) for p in partitions}
+        self._give_back_if_in(removed)
         self._assigned = self._assigned - removed
         for key in removed:  # another member commits them now
             self._committed.pop(key, None)
@@ -354,10 +564,24 @@ class EventConsumer:
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         lost = {(p.topic, p.partition) for p in partitions}
+        self._give_back_if_in(lost)
         self._assigned = self._assigned - lost
         for key in lost:
             self._committed.pop(key, None)
         log.warning("partitions lost", group=self._options.group_id, lost=_names(lost))
+
+    def _give_back_if_in(self, partitions: set[tuple[str, int]]) -> None:
+        """The record in flight belongs to a partition leaving us: have the handler give
+        it back (or finish) before the partition goes, so no two members work on it."""
+        in_flight = self._in_flight
+        if in_flight is None:
+            return
+        if (in_flight.source.topic, in_flight.source.partition) not in partitions:
+            return
+        log.info("partition revoked mid-record: giving it back", **in_flight.source.fields())
+        in_flight.loop.call_soon_threadsafe(in_flight.give_back.set)
+        if not in_flight.finished.wait(self._timeout_s):
+            log.warning("record still in flight after the revoke", **in_flight.source.fields())
 
 
 class _ProducerOutbox:
@@ -427,6 +651,12 @@ class _Source:
     def fields(self) -> dict[str, Any]:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
 
+    def key(self) -> tuple[str, int, int]:
+        return (self.topic, self.partition, self.offset)
+
+    def name(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
 
 def _where(message: Message) -> dict[str, Any]:
     return _Source.of(message).fields()
@@ -434,3 +664,13 @@ def _where(message: Message) -> dict[str, Any]:
 
 def _names(partitions: set[tuple[str, int]] | frozenset[tuple[str, int]]) -> list[str]:
     return [f"{topic}[{partition}]" for topic, partition in sorted(partitions)]
+
+
+def _commit_sync(consumer: Consumer, offsets: list[TopicPartition]) -> None:
+    consumer.commit(offsets=offsets, asynchronous=False)
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """A client error nothing but new clients can get past (e.g. fenced)."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and error.fatal()

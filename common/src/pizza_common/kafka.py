@@ -42,5 +42,7 @@ def consumer_config(
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "isolation.level": "read_committed",
+        "session.timeout.ms": int(settings.kafka_session_timeout_s * 1000),
+        "heartbeat.interval.ms": max(100, int(settings.kafka_session_timeout_s * 1000 / 4)),
         **overrides,
     }

@@ -120,7 +120,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
 
     async def consumer_ready() -> str | None:
         current = state.get("running")
-        return None if current is not None and current.consumer.ready else "consumer not started"
+        return "consumer not started" if current is None else current.consumer.problem()
 
     @get(
         "/orders/{order_id:str}",

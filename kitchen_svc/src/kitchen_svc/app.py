@@ -102,9 +102,7 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
 
     async def consumer_ready() -> str | None:
         running = state.get("running")
-        if running is None or not running.consumer.ready:
-            return "consumer not started"
-        return None
+        return "consumer not started" if running is None else running.consumer.problem()
 
     async def database_ready() -> str | None:
         running = state.get("running")

@@ -8,7 +8,6 @@ mid-cook (its instance died) is cooked again here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,8 +121,9 @@ class Kitchen:
         )
         seconds = self.cook_time.draw(self.rng)
         log.info("cooking", pizza_count=order.pizza_count, seconds=round(seconds, 1))
-        if await _stopped_within(self.stopping, seconds):
-            # Not finished: the order stays uncommitted and is cooked by the next owner.
+        if await _interrupted_within(seconds, self.stopping, consumed.give_back):
+            # Not finished (stopping, or the partition moved to another kitchen): the
+            # order stays uncommitted and is cooked by the partition's next owner.
             raise GiveBack(order.order_id)
         COOK_DURATION.observe((self.clock() - started).total_seconds())
         ready = OrderReady(
@@ -142,11 +142,14 @@ class Kitchen:
         return stored
 
 
-async def _stopped_within(stopping: asyncio.Event, seconds: float) -> bool:
-    """Sleep ``seconds``; True as soon as ``stopping`` is set instead."""
-    if stopping.is_set():
+async def _interrupted_within(seconds: float, *events: asyncio.Event) -> bool:
+    """Sleep ``seconds``; True as soon as any of ``events`` is set instead."""
+    if any(event.is_set() for event in events):
         return True
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)
-        return True
-    return False
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        done, _ = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return bool(done)
