@@ -1,4 +1,5 @@
-"""HTTP routes: ``POST /pay``, ``GET /payments/{id}`` and the simulation's admin endpoints."""
+"""HTTP routes: ``POST /pay``, ``GET /payments/{id}``, a key's status and its void, and the
+simulation's admin endpoints."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from payment_svc.api_models import (
     FieldError,
@@ -22,18 +23,20 @@ from payment_svc.api_models import (
     SimulationJSON,
     simulation_view,
 )
-from payment_svc.domain import IDEMPOTENCY_KEY, is_valid_idempotency_key
+from payment_svc.domain import IDEMPOTENCY_KEY, VOID_REASON, is_valid_idempotency_key
 from payment_svc.payments import (
     Charged,
     Hanging,
+    KeyStatusJSON,
     PaymentJSON,
     PaymentService,
     Replayed,
     SimulationState,
     Unavailable,
+    key_status_view,
     payment_view,
 )
-from payment_svc.repository import InProgress, KeyReused
+from payment_svc.repository import InProgress, KeyReused, KeyVoided
 from pizza_common.web import PROBLEM_JSON, problem
 
 log = structlog.get_logger("payment_svc.api")
@@ -119,6 +122,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
             "the key was used for another body, or a request with it is in progress "
             "(then with Retry-After)"
         ),
+        410: _problem_spec("the key was voided: nothing is charged under it, ever"),
         413: _problem_spec("the body is too large"),
         422: _problem_spec("invalid fields, one entry per field in errors"),
         503: _problem_spec("simulated outage, nothing charged; retry with the same key"),
@@ -165,6 +169,12 @@ async def pay(
                     f"a request with this {IDEMPOTENCY_HEADER} is being processed; retry",
                     headers=RETRY_AFTER,
                 )
+            case KeyVoided():
+                return problem(
+                    410,
+                    "Payment voided",
+                    f"this {IDEMPOTENCY_HEADER} was voided: nothing is charged under it",
+                )
             case Unavailable():
                 return problem(
                     503,
@@ -197,6 +207,78 @@ async def get_payment(
     if payment is None:
         return problem(404, "Not found", f"no payment {payment_id}")
     return Response(payment_view(payment))
+
+
+KeyPath = Annotated[
+    str,
+    PathParameter(
+        min_length=1,
+        max_length=128,
+        pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
+        description="the Idempotency-Key the payment was (or may be) requested with",
+    ),
+]
+
+
+@get(
+    "/payments/by-key/{key:str}",
+    summary="What an idempotency key stands for: its state and its payment",
+    description=(
+        "`state` is `none` (nothing charged under it; a request may still come), "
+        "`in_progress`, `approved`, `declined` or `voided`. For reconciling a caller's "
+        "records with the ledger."
+    ),
+    tags=["payments"],
+    responses={
+        200: ResponseSpec(
+            data_container=KeyStatusJSON, description="the key's state", generate_examples=False
+        ),
+    },
+)
+async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]) -> KeyStatusJSON:
+    return key_status_view(await payments.key_status(key))
+
+
+@post(
+    "/payments/by-key/{key:str}/void",
+    summary="Void what a key charged, or close it so that it never charges",
+    description=(
+        "Idempotent. An approved payment becomes `voided` (taken back, recorded in the "
+        "ledger with `voided_at` and `void_reason`); a declined one stays declined (nothing "
+        "was charged); a key not used yet is closed: a later `POST /pay` with it answers 410 "
+        "and charges nothing. Answers the key's state after the void."
+    ),
+    tags=["payments"],
+    status_code=200,
+    responses={
+        200: ResponseSpec(
+            data_container=KeyStatusJSON,
+            description="the key's state after the void: voided, or declined",
+            generate_examples=False,
+        ),
+        409: _problem_spec("a request with this key is in progress: retry after Retry-After"),
+    },
+)
+async def void_key(
+    key: KeyPath,
+    payments: NamedDependency[PaymentService],
+    reason: Annotated[
+        str,
+        QueryParameter(
+            pattern=f"^{VOID_REASON.pattern}$",
+            description="why, kept in the ledger (a-z, 0-9 and _, at most 64)",
+        ),
+    ] = "voided_by_client",
+) -> Response[Any]:
+    result = await payments.void(key, reason)
+    if isinstance(result, InProgress):
+        return problem(
+            409,
+            "Request in progress",
+            "a request with this key is being processed; void it after Retry-After",
+            headers=RETRY_AFTER,
+        )
+    return Response(key_status_view(result))
 
 
 def bearer_guard(token: str) -> Any:

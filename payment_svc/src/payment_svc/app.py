@@ -21,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from payment_svc.api import (
     MAX_BODY_BYTES,
     bearer_guard,
+    get_key_status,
     get_payment,
     get_simulation,
     pay,
     put_simulation,
+    void_key,
 )
 from payment_svc.payments import PaymentService, SimulationState
 from payment_svc.repository import LedgerRepository
@@ -97,7 +99,7 @@ def create_app(settings: PaymentSettings | None = None) -> Litestar:
     return service_app(
         title="payment_svc",
         description=description,
-        route_handlers=[pay, get_payment, admin],
+        route_handlers=[pay, get_payment, get_key_status, void_key, admin],
         ready_checks={"database": runtime.database_ready},
         dependencies={
             "payments": Provide(runtime.service, sync_to_thread=False),

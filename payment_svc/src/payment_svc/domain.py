@@ -27,6 +27,20 @@ CURRENCY = re.compile(r"[A-Z]{3}")
 class PaymentStatus(StrEnum):
     APPROVED = "approved"
     DECLINED = "declined"
+    # An approved charge taken back (the order it was for could not be accepted).
+    VOIDED = "voided"
+
+
+class KeyState(StrEnum):
+    """What happened under an idempotency key, as a caller reconciling it needs to know."""
+
+    NONE = "none"  # never used, or only by requests that charged nothing: a /pay may still come
+    IN_PROGRESS = "in_progress"  # a request holds the key right now
+    APPROVED = "approved"
+    DECLINED = "declined"
+    # Voided: its approved charge was taken back, or (no payment) the key was closed before
+    # anything was charged. Either way nothing is charged under it, now or later.
+    VOIDED = "voided"
 
 
 class DeclineReason(StrEnum):
@@ -46,6 +60,9 @@ DEFAULT_DECLINED_CARDS: Mapping[str, DeclineReason] = MappingProxyType(
     }
 )
 DEFAULT_AMOUNT_LIMIT = Decimal("500.00")
+
+
+VOID_REASON = re.compile(r"[a-z0-9_]{1,64}")
 
 
 def is_valid_idempotency_key(key: str | None) -> bool:

@@ -1,5 +1,9 @@
 """The ledger's tables: every payment decided, and the idempotency key each came with.
 
+A payment's ``status`` is ``approved`` while it is a live charge, ``declined`` (nothing
+charged) or ``voided`` (approved, then taken back; ``voided_at`` and ``void_reason`` say
+when and why). So "every live charge" is ``WHERE status = 'approved'``.
+
 The Alembic migrations in ``migrations/`` create these; this metadata is what the
 repository queries and what autogenerate compares against.
 """
@@ -34,13 +38,15 @@ payments = Table(
     # Unique: whatever races happen, one key never charges twice.
     Column("idempotency_key", String(128), nullable=False, unique=True),
     Column("order_id", String(36), nullable=False, index=True),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
     Column("reason", String(32), nullable=True),
     Column("amount", Numeric(9, 2), nullable=False),
     Column("currency", String(3), nullable=False),
     # Never the whole card number: the last four digits are enough to recognise it.
     Column("card_last4", String(4), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("voided_at", UtcDateTime(), nullable=True),
+    Column("void_reason", String(64), nullable=True),
 )
 
 idempotency_keys = Table(
@@ -48,7 +54,9 @@ idempotency_keys = Table(
     metadata,
     Column("key", String(128), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
-    # "processing" while a request holds the key, "completed" once its answer is stored.
+    # "processing" while a request holds the key, "completed" once its answer is stored,
+    # "voided" once its charge was voided or the key closed before any charge: no request
+    # charges under a voided key, ever (a void with no payment stores an empty fingerprint).
     Column("state", String(16), nullable=False),
     Column("claim_token", String(32), nullable=False),
     Column("claimed_at", UtcDateTime(), nullable=False),

@@ -16,3 +16,9 @@ SIMULATED_OUTAGES = Counter(
 SIMULATED_HANGS = Counter(
     "pizza_payment_simulated_hangs_total", "Requests left unanswered by the simulated hang mode"
 )
+VOIDS = Counter(
+    "pizza_payment_voids_total",
+    "Void requests answered, by the key's state after them (voided, declined) and whether "
+    "it has a payment (yes: a charge taken back or a decline; no: a key closed unused)",
+    ["state", "payment"],
+)

@@ -16,17 +16,20 @@ import structlog
 
 from payment_svc.domain import (
     DeclineReason,
+    KeyState,
     PaymentRequest,
     PaymentStatus,
     decide,
     format_amount,
 )
-from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES
+from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
 from payment_svc.repository import (
     Claimed,
     Completed,
     InProgress,
     KeyReused,
+    KeyStatus,
+    KeyVoided,
     LedgerRepository,
     Payment,
     StoredResponse,
@@ -62,6 +65,8 @@ class PaymentJSON(TypedDict):
     amount: str
     currency: str
     created_at: str
+    voided_at: str | None
+    void_reason: str | None
 
 
 def payment_view(payment: Payment) -> PaymentJSON:
@@ -74,6 +79,24 @@ def payment_view(payment: Payment) -> PaymentJSON:
         "amount": format_amount(payment.amount),
         "currency": payment.currency,
         "created_at": render_timestamp(payment.created_at),
+        "voided_at": render_timestamp(payment.voided_at) if payment.voided_at else None,
+        "void_reason": payment.void_reason,
+    }
+
+
+class KeyStatusJSON(TypedDict):
+    """What an idempotency key stands for: GET /payments/by-key/{key} and its void."""
+
+    idempotency_key: str
+    state: KeyState
+    payment: PaymentJSON | None
+
+
+def key_status_view(status: KeyStatus) -> KeyStatusJSON:
+    return {
+        "idempotency_key": status.key,
+        "state": status.state,
+        "payment": payment_view(status.payment) if status.payment is not None else None,
     }
 
 
@@ -101,7 +124,7 @@ class Hanging:
     """Simulated hang: the caller must not answer at all."""
 
 
-PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused
+PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused | KeyVoided
 
 
 class SimulationState:
@@ -176,6 +199,9 @@ class PaymentService:
         )
         response = StoredResponse(CREATED, dict(payment_view(payment)))
         answer = await self._repository.record(claim, payment, response)
+        if isinstance(answer, KeyVoided):
+            log.warning("the key was voided while this request ran: nothing charged")
+            return answer
         if answer is not response:
             return Replayed(answer)
         PAYMENTS.labels(decision.status.value, decision.reason or "none").inc()
@@ -192,3 +218,24 @@ class PaymentService:
 
     async def payment(self, payment_id: str) -> Payment | None:
         return await self._repository.payment(payment_id)
+
+    async def key_status(self, key: str) -> KeyStatus:
+        return await self._repository.key_status(key)
+
+    async def void(self, key: str, reason: str) -> KeyStatus | InProgress:
+        """Take back what ``key`` charged, or make sure it never charges; idempotent."""
+        now = self._clock()
+        result = await self._repository.void(
+            key, reason, now=now, stale_before=now - self._stale_claim
+        )
+        if isinstance(result, KeyStatus):
+            payment = result.payment
+            VOIDS.labels(result.state.value, "yes" if payment is not None else "no").inc()
+            log.info(
+                "payment key voided",
+                idempotency_key=key,
+                state=result.state.value,
+                payment_id=payment.payment_id if payment else None,
+                reason=reason,
+            )
+        return result

@@ -1,9 +1,11 @@
-"""The ledger in a database: claiming idempotency keys, recording payments, reading them.
+"""The ledger in a database: claiming idempotency keys, recording payments, reading them,
+and voiding them.
 
 A request first *claims* its key (an insert that only one request can win), then
-records its payment and stored answer in one transaction. The unique key on
-``payments.idempotency_key`` is the last guard: even a request that took over a
-stale claim cannot charge a second time.
+records its payment and stored answer in one transaction, but only while it still holds
+the claim. The unique key on ``payments.idempotency_key`` is the last guard: even a
+request that took over a stale claim cannot charge a second time. A void closes the key
+for good: a request still running under it records nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from payment_svc.domain import DeclineReason, PaymentStatus
+from payment_svc.domain import DeclineReason, KeyState, PaymentStatus
 from payment_svc.ledger import idempotency_keys, payments
 
 PROCESSING = "processing"
 COMPLETED = "completed"
+VOIDED = "voided"
 # Enough for a key to change hands a few times between two of our own reads.
 _CLAIM_ATTEMPTS = 5
 
@@ -40,6 +43,17 @@ class Payment:
     currency: str
     card_last4: str
     created_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """What an idempotency key stands for now: its state and its payment, if any."""
+
+    key: str
+    state: KeyState
+    payment: Payment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +85,35 @@ class KeyReused:
     """The key was first used for a different request."""
 
 
-ClaimResult = Claimed | Completed | InProgress | KeyReused
+@dataclass(frozen=True, slots=True)
+class KeyVoided:
+    """The key was voided: nothing is charged under it, now or later."""
+
+
+ClaimResult = Claimed | Completed | InProgress | KeyReused | KeyVoided
+
+
+class _ClaimLost(Exception):
+    """Our claim on a key was taken over or voided meanwhile: roll back, record nothing."""
 
 
 def _stored(row: Any) -> StoredResponse:
     return StoredResponse(int(row.response_status), json.loads(row.response_body))
+
+
+def _payment(row: Any) -> Payment:
+    return Payment(
+        payment_id=row.payment_id,
+        order_id=row.order_id,
+        status=PaymentStatus(row.status),
+        reason=DeclineReason(row.reason) if row.reason else None,
+        amount=Decimal(row.amount),
+        currency=row.currency,
+        card_last4=row.card_last4,
+        created_at=row.created_at,
+        voided_at=row.voided_at,
+        void_reason=row.void_reason,
+    )
 
 
 class LedgerRepository:
@@ -118,6 +156,8 @@ class LedgerRepository:
                 ).one_or_none()
                 if row is None:  # released between our insert and this read: try again
                     continue
+                if row.state == VOIDED:
+                    return KeyVoided()
                 if row.fingerprint != fingerprint:
                     return KeyReused()
                 if row.state == COMPLETED:
@@ -150,14 +190,31 @@ class LedgerRepository:
 
     async def record(
         self, claim: Claimed, payment: Payment, response: StoredResponse
-    ) -> StoredResponse:
+    ) -> StoredResponse | KeyVoided:
         """Write the payment and the answer for its key at once; return the answer to give.
 
-        If the key was completed meanwhile by a request that took over our claim, that
-        request's answer is returned and nothing more is written.
+        Only while this request still holds its claim: if the key was completed meanwhile
+        by a request that took over our claim, that request's answer is returned; if it
+        was voided, nothing is written and :class:`KeyVoided` says so.
         """
         try:
             async with self._engine.begin() as connection:
+                held = await connection.execute(
+                    update(idempotency_keys)
+                    .where(
+                        idempotency_keys.c.key == claim.key,
+                        idempotency_keys.c.state == PROCESSING,
+                        idempotency_keys.c.claim_token == claim.token,
+                    )
+                    .values(
+                        state=COMPLETED,
+                        response_status=response.status_code,
+                        response_body=json.dumps(response.body),
+                        payment_id=payment.payment_id,
+                    )
+                )
+                if held.rowcount != 1:
+                    raise _ClaimLost
                 await connection.execute(
                     insert(payments).values(
                         payment_id=payment.payment_id,
@@ -171,33 +228,19 @@ class LedgerRepository:
                         created_at=payment.created_at,
                     )
                 )
-                await connection.execute(
-                    update(idempotency_keys)
-                    .where(idempotency_keys.c.key == claim.key)
-                    .values(
-                        state=COMPLETED,
-                        response_status=response.status_code,
-                        response_body=json.dumps(response.body),
-                        payment_id=payment.payment_id,
-                    )
-                )
             return response
-        except IntegrityError:
+        except (IntegrityError, _ClaimLost):
             async with self._engine.connect() as connection:
-                winner = await self._completed(connection, claim.key)
-            if winner is None:
-                raise
-            return winner
-
-    async def _completed(self, connection: AsyncConnection, key: str) -> StoredResponse | None:
-        row = (
-            await connection.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.key == key, idempotency_keys.c.state == COMPLETED
-                )
-            )
-        ).one_or_none()
-        return _stored(row) if row is not None else None
+                row = (
+                    await connection.execute(
+                        select(idempotency_keys).where(idempotency_keys.c.key == claim.key)
+                    )
+                ).one_or_none()
+            if row is not None and row.state == VOIDED:
+                return KeyVoided()
+            if row is not None and row.state == COMPLETED:
+                return _stored(row)
+            raise
 
     async def payment(self, payment_id: str) -> Payment | None:
         async with self._engine.connect() as connection:
@@ -206,15 +249,95 @@ class LedgerRepository:
                     select(payments).where(payments.c.payment_id == payment_id)
                 )
             ).one_or_none()
+        return _payment(row) if row is not None else None
+
+    async def key_status(self, key: str) -> KeyStatus:
+        """The state of ``key`` and its payment, as a caller reconciling an order asks it."""
+        async with self._engine.connect() as connection:
+            return await self._key_status(connection, key)
+
+    async def _key_status(self, connection: AsyncConnection, key: str) -> KeyStatus:
+        row = (
+            await connection.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
+        ).one_or_none()
         if row is None:
-            return None
-        return Payment(
-            payment_id=row.payment_id,
-            order_id=row.order_id,
-            status=PaymentStatus(row.status),
-            reason=DeclineReason(row.reason) if row.reason else None,
-            amount=Decimal(row.amount),
-            currency=row.currency,
-            card_last4=row.card_last4,
-            created_at=row.created_at,
-        )
+            return KeyStatus(key, KeyState.NONE)
+        if row.state == PROCESSING:
+            return KeyStatus(key, KeyState.IN_PROGRESS)
+        found = (
+            await connection.execute(select(payments).where(payments.c.idempotency_key == key))
+        ).one_or_none()
+        payment = _payment(found) if found is not None else None
+        if row.state == VOIDED:
+            return KeyStatus(key, KeyState.VOIDED, payment)
+        if payment is None:  # completed keys always have their payment: defensive only
+            return KeyStatus(key, KeyState.NONE)
+        state = KeyState.APPROVED if payment.status is PaymentStatus.APPROVED else KeyState.DECLINED
+        return KeyStatus(key, state, payment)
+
+    async def void(
+        self, key: str, reason: str, *, now: datetime, stale_before: datetime
+    ) -> KeyStatus | InProgress:
+        """Void what ``key`` charged, or close it if it charged nothing; idempotent.
+
+        An approved payment becomes ``voided``; a declined one stays as it is (nothing was
+        charged). A key never used is closed: a later request under it charges nothing.
+        A key a request holds right now cannot be voided yet (:class:`InProgress`), unless
+        the claim is older than ``stale_before`` (left by a request that died).
+        """
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                async with self._engine.begin() as connection:
+                    await connection.execute(
+                        insert(idempotency_keys).values(
+                            key=key,
+                            fingerprint="",
+                            state=VOIDED,
+                            claim_token=secrets.token_hex(16),
+                            claimed_at=now,
+                        )
+                    )
+                return KeyStatus(key, KeyState.VOIDED)
+            except IntegrityError:
+                pass
+            async with self._engine.begin() as connection:
+                row = (
+                    await connection.execute(
+                        select(idempotency_keys).where(idempotency_keys.c.key == key)
+                    )
+                ).one_or_none()
+                if row is None:  # released between our insert and this read: try again
+                    continue
+                if row.state == PROCESSING:
+                    if row.claimed_at >= stale_before:
+                        return InProgress()
+                    taken = await connection.execute(
+                        update(idempotency_keys)
+                        .where(
+                            idempotency_keys.c.key == key,
+                            idempotency_keys.c.state == PROCESSING,
+                            idempotency_keys.c.claim_token == row.claim_token,
+                        )
+                        .values(state=VOIDED, claimed_at=now)
+                    )
+                    if taken.rowcount != 1:
+                        continue
+                elif row.state == COMPLETED:
+                    voided = await connection.execute(
+                        update(payments)
+                        .where(
+                            payments.c.idempotency_key == key,
+                            payments.c.status == PaymentStatus.APPROVED.value,
+                        )
+                        .values(
+                            status=PaymentStatus.VOIDED.value, voided_at=now, void_reason=reason
+                        )
+                    )
+                    if voided.rowcount == 1:
+                        await connection.execute(
+                            update(idempotency_keys)
+                            .where(idempotency_keys.c.key == key)
+                            .values(state=VOIDED)
+                        )
+                return await self._key_status(connection, key)
+        return InProgress()
