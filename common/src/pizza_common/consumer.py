@@ -157,6 +157,10 @@ class EventConsumer:
             stall_after_s=options.keepalive_s + options.poll_timeout_s + self._grace_s,
             on_stuck=on_stuck,
         )
+        # Broker reachability as the clients see it: once seen up, then lost, then back.
+        self._broker_seen_up = False
+        self._broker_lost = False
+        self._broker_back = False
         self.dead_lettered = 0
         self.recreated = 0
 
@@ -190,7 +194,7 @@ class EventConsumer:
             while not self._stopping.is_set():
                 try:
                     await self._run_clients()
-                except _Recreate as exc:
+                except (_Recreate, KafkaException) as exc:
                     self.recreated += 1
                     log.warning("recreating the kafka clients", reason=str(exc))
                     await self._pause()
@@ -224,9 +228,16 @@ class EventConsumer:
                 on_lost=self._on_lost,
             )
             self._ready = True
+            self._broker_seen_up = self._broker_lost = self._broker_back = False
             while not self._stopping.is_set():
                 self._watchdog.turned()
                 message = await self._poll(consumer, self._options.poll_timeout_s)
+                if self._broker_back:
+                    # Clients that lived through a broker restart can hang for good in a
+                    # transaction step (librdkafka ignores its timeout there): start anew.
+                    if message is not None and message.error() is None:
+                        self._rewind(consumer, message)
+                    raise _Recreate("the broker is back after an outage")
                 if message is None:
                     await self._commit_past_markers(consumer)
                     continue
@@ -471,7 +482,11 @@ class EventConsumer:
         if self._options.transactional_id is not None or not self._assigned:
             return
         wanted = [TopicPartition(topic, partition) for topic, partition in self._assigned]
-        positions = await self._call("position", consumer.position, wanted)
+        try:
+            positions = await self._call("position", consumer.position, wanted)
+        except KafkaException as exc:
+            log.info("position unknown", error=str(exc))
+            return
         ahead = [
             tp
             for tp in positions
@@ -479,7 +494,11 @@ class EventConsumer:
         ]
         if not ahead:
             return
-        await self._call("commit", _commit_sync, consumer, ahead)
+        try:
+            await self._call("commit", _commit_sync, consumer, ahead)
+        except KafkaException as exc:  # e.g. no coordinator yet: the next idle turn tries again
+            log.info("position not committed", error=str(exc))
+            return
         for tp in ahead:
             self._committed[(tp.topic, tp.partition)] = tp.offset
 
@@ -527,7 +546,7 @@ class EventConsumer:
 
     def _on_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            self._watchdog.concern("broker", "no Kafka broker reachable")
+            self._broker_up(False)
         log.warning("kafka client error", error=str(error))
 
     def _on_stats(self, text: str) -> None:
@@ -536,7 +555,14 @@ class EventConsumer:
             brokers = json.loads(text).get("brokers", {}).values()
         except (ValueError, AttributeError):
             return
-        up = any(b.get("nodeid", -1) >= 0 and b.get("state") == "UP" for b in brokers)
+        self._broker_up(any(b.get("nodeid", -1) >= 0 and b.get("state") == "UP" for b in brokers))
+
+    def _broker_up(self, up: bool) -> None:
+        if up:
+            self._broker_back = self._broker_lost
+            self._broker_seen_up = True
+        elif self._broker_seen_up:
+            self._broker_lost = True
         self._watchdog.concern("broker", None if up else "no Kafka broker reachable")
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
