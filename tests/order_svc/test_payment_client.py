@@ -150,3 +150,55 @@ async def test_the_circuit_closes_again_when_payment_answers() -> None:
     await asyncio.sleep(0.3)  # the circuit half-opens: one trial call goes through
     assert (await payments.charge(CHARGE)).approved
     assert (await payments.charge(CHARGE)).approved
+
+
+def pool_full(request: httpx.Request) -> httpx.Response:
+    raise httpx.PoolTimeout("no connection free in our own pool", request=request)
+
+
+@pytest.mark.parametrize("ours", [pool_full, status(409)])
+async def test_waiting_on_ourselves_or_our_own_key_never_opens_the_circuit(
+    ours: Callable[[httpx.Request], httpx.Response],
+) -> None:
+    # A full connection pool is our queue, and 409 means payment is alive and busy with
+    # our key: neither says payment is failing.
+    payment = Payment(ours)
+    payments = client(payment, breaker_threshold=2, deadline_s=0.3)
+    with pytest.raises(PaymentUnavailable):
+        await payments.charge(CHARGE)
+    assert len(payment.requests) > 2
+    assert payments.breaker.state == "closed"
+    payment.answers = [ok]
+    assert (await payments.charge(CHARGE)).approved
+
+
+async def test_an_attempt_cut_short_by_the_deadline_is_not_held_against_payment() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(slow), base_url="http://payment.test")
+    payments = PaymentClient(
+        http,
+        attempt_timeout_s=1.0,
+        deadline_s=0.2,
+        breaker_threshold=1,
+        breaker_open_s=30,
+        retry_after_s=5,
+    )
+    with pytest.raises(PaymentUnavailable) as caught:
+        await payments.charge(CHARGE)
+    assert caught.value.cause == "timeout"
+    assert payments.breaker.state == "closed"
+
+
+async def test_the_deadline_is_the_callers() -> None:
+    # The budget began when the request arrived: a charge whose deadline has passed
+    # does not call payment at all.
+    payment = Payment(ok)
+    payments = client(payment)
+    deadline = asyncio.get_running_loop().time() - 0.01
+    with pytest.raises(PaymentUnavailable) as caught:
+        await payments.charge(CHARGE, deadline=deadline)
+    assert caught.value.cause == "timeout"
+    assert payment.requests == []

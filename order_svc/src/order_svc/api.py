@@ -106,8 +106,12 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
     responses={
         402: _problem_spec("Payment declined (a decline is not an outage)"),
         409: _problem_spec("Idempotency-Key reused for another order, or still in progress"),
+        410: _problem_spec("The order was cancelled: its payment was never confirmed"),
         422: _problem_spec("Invalid order: one message per field"),
-        503: _problem_spec("Payment unavailable: try again after Retry-After seconds"),
+        503: _problem_spec(
+            "Payment not confirmed yet, or too many orders at once: try again after "
+            "Retry-After seconds"
+        ),
     },
 )
 async def place_order(
@@ -172,6 +176,14 @@ async def _answer(placement: Placement, state: State, language: Language) -> Res
                 text("payment_unavailable_title", language),
                 text("payment_unavailable", language),
                 headers={**headers, "Retry-After": str(retry_after)},
+                order_id=order.order_id,
+            )
+        case "cancelled":
+            return problem(
+                410,
+                text("order_cancelled_title", language),
+                text("order_cancelled", language),
+                headers=headers,
                 order_id=order.order_id,
             )
         case "refused":

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 
 import httpx
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from sqlalchemy.exc import SQLAlchemyError
 
+from order_svc.admission import Admission
 from order_svc.api import get_order, menu, place_order
+from order_svc.metrics import on_breaker_change
 from order_svc.outbox import OutboxRelay
 from order_svc.payment_client import PaymentClient
 from order_svc.placing import OrderPlacer
+from order_svc.recovery import RecoveryWorker
 from order_svc.settings import OrderSettings
 from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.db import make_engine, migrate
@@ -31,6 +34,11 @@ log = structlog.get_logger("order_svc")
 def create_app(settings: OrderSettings | None = None) -> Litestar:
     """The app; nothing connects until it starts (so building it is free, e.g. for OpenAPI)."""
     settings = settings or OrderSettings()
+    admission = Admission(
+        limit=settings.admission_limit,
+        budget_s=settings.payment_deadline_s,
+        retry_after_s=settings.shed_retry_after_s,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -50,7 +58,13 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             AvroEventCodec(registry_client(kafka.schema_registry_url), OrderPlaced),
             batch=settings.relay_batch,
         )
-        http = httpx.AsyncClient(base_url=settings.payment_url)
+        # One connection per admitted placement, and a few for the recovery worker: an
+        # attempt never waits for a connection (that wait would look like payment's).
+        connections = settings.admission_limit + 4
+        http = httpx.AsyncClient(
+            base_url=settings.payment_url,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
         HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
         payments = PaymentClient(
             http,
@@ -59,6 +73,7 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             breaker_threshold=settings.breaker_threshold,
             breaker_open_s=settings.breaker_open_s,
             retry_after_s=settings.retry_after_s,
+            on_breaker_change=on_breaker_change,
         )
         app.state.engine = engine
         app.state.currency = settings.currency
@@ -66,18 +81,30 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             engine,
             payments,
             currency=settings.currency,
-            stale_after_s=settings.payment_deadline_s * 10,
+            budget_s=settings.payment_deadline_s,
+            reserve_s=settings.payment_answer_reserve_s,
+            on_event=relay.wake,
+        )
+        recovery = RecoveryWorker(
+            engine,
+            payments,
+            interval_s=settings.recovery_interval_s,
+            after_s=settings.recovery_after_s,
+            accept_within_s=settings.recovery_accept_within_s,
+            batch=settings.recovery_batch,
             on_event=relay.wake,
         )
         relay_task = asyncio.create_task(relay.run()) if settings.relay_enabled else None
+        recovery_task = asyncio.create_task(recovery.run()) if settings.recovery_enabled else None
         log.info("order_svc started", port=settings.port, relay=settings.relay_enabled)
         try:
             yield
         finally:
-            if relay_task:
-                relay_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay_task
+            for task in (relay_task, recovery_task):
+                if task:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await asyncio.to_thread(producer.close, 5.0)
             await http.aclose()
             await engine.dispose()
@@ -94,7 +121,12 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
         title="order_svc",
         description="Takes pizza orders: validates, charges through payment_svc, "
         "publishes order.placed. See docs/contracts.md.",
-        route_handlers=[menu, place_order, get_order],
+        # Admission wraps POST /orders alone: it sheds before the body is read.
+        route_handlers=[
+            menu,
+            Router(path="/", route_handlers=[place_order], middleware=[admission]),
+            get_order,
+        ],
         ready_checks={"database": database_ready},
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

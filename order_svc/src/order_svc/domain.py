@@ -16,7 +16,12 @@ class OrderStatus(StrEnum):
     PAYMENT_PENDING = "payment_pending"  # saved, payment not answered yet
     ACCEPTED = "accepted"  # paid; order.placed is in the outbox or published
     PAYMENT_DECLINED = "payment_declined"  # payment said no: final
-    PAYMENT_UNAVAILABLE = "payment_unavailable"  # payment did not answer: the client may retry
+    # Payment did not answer in time: unknown whether it charged. The client may retry
+    # with its Idempotency-Key; the recovery worker settles it if nobody does.
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    # Final, not cooked: payment never confirmed a charge in time, and its key is voided
+    # (any charge was taken back; none can come later).
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)

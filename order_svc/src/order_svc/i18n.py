@@ -50,11 +50,39 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "{count} field(s) are invalid; see errors.",
         "de": "{count} Feld(er) sind ungültig; siehe errors.",
     },
+    # Honest about what we do not know: the charge may still go through. If it does,
+    # the order is accepted and cooked (GET /orders/{id} shows it); if not, nothing stays
+    # charged. A retry with the same Idempotency-Key never charges twice.
     "payment_unavailable": {
-        "en": "The payment system is not responding, please try again later.",
-        "de": "Das Zahlungssystem antwortet nicht, bitte versuchen Sie es später erneut.",
+        "en": "The payment system is not responding, so we could not confirm your payment "
+        "yet. If it goes through, your order is accepted and cooked; otherwise nothing is "
+        "charged. Check your order's status before ordering again, or retry with the same "
+        "Idempotency-Key: you are never charged twice.",
+        "de": "Das Zahlungssystem antwortet nicht, daher konnten wir Ihre Zahlung noch nicht "
+        "bestätigen. Geht sie durch, wird Ihre Bestellung angenommen und zubereitet; sonst "
+        "wird nichts belastet. Prüfen Sie den Status Ihrer Bestellung, bevor Sie erneut "
+        "bestellen, oder wiederholen Sie mit demselben Idempotency-Key: Sie zahlen nie "
+        "doppelt.",
     },
-    "payment_unavailable_title": {"en": "Payment unavailable", "de": "Zahlung nicht möglich"},
+    "payment_unavailable_title": {
+        "en": "Payment not confirmed yet",
+        "de": "Zahlung noch nicht bestätigt",
+    },
+    "overloaded_title": {"en": "Too many orders at once", "de": "Zu viele Bestellungen"},
+    "overloaded": {
+        "en": "We are taking too many orders at this moment. Nothing was saved or charged; "
+        "please try again in a moment.",
+        "de": "Wir nehmen gerade zu viele Bestellungen entgegen. Es wurde nichts gespeichert "
+        "oder belastet; bitte versuchen Sie es gleich noch einmal.",
+    },
+    "order_cancelled_title": {"en": "Order cancelled", "de": "Bestellung storniert"},
+    "order_cancelled": {
+        "en": "This order was cancelled because its payment could not be confirmed in time; "
+        "nothing stays charged (any charge was voided). Please place a new order.",
+        "de": "Diese Bestellung wurde storniert, weil ihre Zahlung nicht rechtzeitig "
+        "bestätigt werden konnte; es bleibt nichts belastet (eine Belastung wurde "
+        "storniert). Bitte bestellen Sie neu.",
+    },
     "payment_declined_title": {"en": "Payment declined", "de": "Zahlung abgelehnt"},
     "payment_declined": {
         "en": "Your payment was declined: {reason}. Please use another card.",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 from prometheus_client import Counter, Gauge, Histogram
-from purgatory.domain.messages.base import Event
-from purgatory.domain.messages.events import ContextChanged
 
+from order_svc.breaker import State
 from order_svc.payment_client import (
     Charge,
     PaymentClient,
@@ -18,7 +17,7 @@ from order_svc.payment_client import (
 
 ORDERS = Counter(
     "pizza_orders_total",
-    "Orders placed, by outcome: accepted, declined, unavailable, refused, invalid",
+    "Orders placed, by outcome: accepted, declined, unavailable, refused, invalid, shed, cancelled",
     ["outcome"],
 )
 PAYMENT_CALL = Histogram(
@@ -28,28 +27,48 @@ PAYMENT_CALL = Histogram(
     ["result"],
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-for _outcome in ("accepted", "declined", "unavailable", "refused", "invalid"):
+for _outcome in (
+    "accepted",
+    "declined",
+    "unavailable",
+    "refused",
+    "invalid",
+    "shed",
+    "cancelled",
+):
     ORDERS.labels(_outcome)  # each shows as 0 before it first happens
 CIRCUIT_OPEN = Gauge(
     "pizza_payment_circuit_open", "1 while the circuit breaker to payment_svc is open, else 0"
 )
+PLACEMENTS_IN_FLIGHT = Gauge(
+    "pizza_order_placements_in_flight",
+    "POST /orders requests being placed now (at most ORDER_ADMISSION_LIMIT; more are shed)",
+)
+SAGA_SETTLED = Counter(
+    "pizza_saga_settled_total",
+    "Unsettled orders the recovery worker settled, by how: accepted, declined, cancelled",
+    ["how"],
+)
+for _how in ("accepted", "declined", "cancelled"):
+    SAGA_SETTLED.labels(_how)
 OUTBOX_BACKLOG = Gauge(
     "pizza_outbox_backlog", "order.placed events committed but not yet published to Kafka"
 )
 
 
-def on_breaker_change(name: str, event_name: str, event: Event) -> None:
-    """purgatory listener: 1 while "opened"; "half-opened" lets a probing call through."""
-    if isinstance(event, ContextChanged):
-        CIRCUIT_OPEN.set(1 if event.state == "opened" else 0)
+def on_breaker_change(state: State) -> None:
+    """1 while open; half-open lets one trial call through, and counts as not open."""
+    CIRCUIT_OPEN.set(1 if state == "open" else 0)
 
 
-async def timed_charge(payments: PaymentClient, charge: Charge) -> PaymentResult:
+async def timed_charge(
+    payments: PaymentClient, charge: Charge, *, deadline: float | None = None
+) -> PaymentResult:
     """``payments.charge`` with its duration observed under the result it came to."""
     started = time.perf_counter()
     result = "error"
     try:
-        answer = await payments.charge(charge)
+        answer = await payments.charge(charge, deadline=deadline)
         result = "approved" if answer.approved else "declined"
         return answer
     except PaymentUnavailable as exc:

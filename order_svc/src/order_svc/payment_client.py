@@ -1,17 +1,23 @@
 """Charging an order through payment_svc, resilient to every way payment can fail.
 
-- Each attempt has its own timeout; the whole charge has a deadline, so the customer
-  gets an answer in about ``payment_deadline_s`` whatever payment does.
+- The charge ends by a deadline the caller gives: the customer's budget starts when the
+  request arrives, so time spent before the charge is not granted again. Each attempt
+  may take ``attempt_timeout_s`` (less if the deadline is nearer).
 - stamina retries only transient faults (connection errors, timeouts, 502/503/504, a
   409 "same key in progress"), always with the same idempotency key: payment charges
   at most once however often we ask.
-- A circuit breaker (purgatory) opens after consecutive failed attempts, so while
-  payment is down orders fail fast instead of each waiting for timeouts.
+- A circuit breaker opens after consecutive failures *of payment*, so while payment is
+  down orders fail fast instead of each waiting for timeouts. Waiting for a connection
+  of our own pool, an attempt cut short by our own deadline, or payment saying it is
+  busy with our key are not payment's failures and do not count.
+- For the saga, payment is asked what a key charged, and to void it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -19,12 +25,12 @@ from typing import Literal
 import httpx
 import stamina
 import structlog
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
 from pydantic import BaseModel, ValidationError
 
+from order_svc.breaker import CircuitBreaker, CircuitOpen, State, Verdict
+from order_svc.saga import ChargeState, ChargeStatus
+
 log = structlog.get_logger("order_svc.payment")
-CIRCUIT = "payment_svc"
 TRANSIENT_STATUS = frozenset({409, 502, 503, 504})
 
 UnavailableCause = Literal["circuit_open", "timeout", "unreachable", "server_error"]
@@ -47,7 +53,7 @@ class PaymentResult:
 
 
 class PaymentUnavailable(Exception):
-    """Payment did not give an answer in time; nothing is known to be charged."""
+    """Payment did not give an answer in time: the charge may or may not have happened."""
 
     def __init__(self, cause: UnavailableCause, retry_after_s: int) -> None:
         super().__init__(f"payment unavailable: {cause}")
@@ -56,7 +62,10 @@ class PaymentUnavailable(Exception):
 
 
 class PaymentRefused(Exception):
-    """Payment answered that the request itself is wrong (4xx): retrying cannot help."""
+    """Payment answered that the request itself is wrong (4xx): retrying cannot help.
+
+    410 means the key was voided: nothing is (or ever will be) charged under it.
+    """
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(f"payment refused the request ({status}): {detail}")
@@ -70,15 +79,40 @@ class _TransientAnswer(Exception):
         self.status = status
 
 
+class _CutShort(Exception):
+    """An attempt ran out of the caller's deadline, not of its own timeout."""
+
+
 class _PaymentAnswer(BaseModel):
     payment_id: str
     status: Literal["approved", "declined"]
     reason: str | None = None
 
 
+class _KeyPayment(BaseModel):
+    payment_id: str
+    reason: str | None = None
+
+
+class _KeyStatusAnswer(BaseModel):
+    state: ChargeState
+    payment: _KeyPayment | None = None
+
+
 def is_transient(exc: Exception) -> bool:
     """Worth another attempt with the same idempotency key."""
-    return isinstance(exc, httpx.TransportError | _TransientAnswer)
+    return isinstance(exc, httpx.TransportError | _TransientAnswer | _CutShort)
+
+
+def breaker_verdict(exc: BaseException) -> Verdict:
+    """What an attempt that raised ``exc`` says about payment's health."""
+    if isinstance(exc, _TransientAnswer) and exc.status == 409:
+        return "success"  # payment is alive and busy with our key
+    if isinstance(exc, httpx.PoolTimeout | _CutShort | asyncio.CancelledError):
+        return "neutral"  # our own queue or deadline: nothing learnt about payment
+    if isinstance(exc, httpx.TransportError | _TransientAnswer):
+        return "failure"
+    return "neutral"
 
 
 class PaymentClient:
@@ -91,40 +125,46 @@ class PaymentClient:
         breaker_threshold: int,
         breaker_open_s: float,
         retry_after_s: int,
+        on_breaker_change: Callable[[State], None] = lambda _: None,
     ) -> None:
         self._http = http
         self._attempt_timeout = attempt_timeout_s
         self._deadline = deadline_s
-        self._breakers = AsyncCircuitBreakerFactory(
-            default_threshold=breaker_threshold, default_ttl=breaker_open_s
+        self.breaker = CircuitBreaker(
+            threshold=breaker_threshold,
+            open_s=breaker_open_s,
+            classify=breaker_verdict,
+            on_change=on_breaker_change,
         )
-        self._open_s = breaker_open_s
         self._retry_after = retry_after_s
 
-    @property
-    def breakers(self) -> AsyncCircuitBreakerFactory:
-        return self._breakers
+    async def charge(self, charge: Charge, *, deadline: float | None = None) -> PaymentResult:
+        """Charge once under the charge's key; give up at ``deadline`` (the loop's clock).
 
-    async def charge(self, charge: Charge) -> PaymentResult:
-        breaker = await self._breakers.get_breaker(CIRCUIT)
+        Without a deadline the charge may take ``deadline_s`` from now.
+        """
+        loop = asyncio.get_running_loop()
+        end = deadline if deadline is not None else loop.time() + self._deadline
         try:
-            async with asyncio.timeout(self._deadline):
+            # The hard stop; each attempt's own timeout is capped to end before it.
+            async with asyncio.timeout_at(end + 0.05):
                 async for attempt in stamina.retry_context(
                     on=is_transient,
                     attempts=None,
-                    timeout=None,  # asyncio.timeout above is the one deadline
+                    timeout=None,  # the deadline above and the check below end it
                     wait_initial=0.05,
                     wait_max=0.5,
                     wait_jitter=0.05,
                 ):
                     with attempt:
-                        async with breaker:
-                            response = await self._post(charge)
-        except OpenedState as exc:
-            raise PaymentUnavailable("circuit_open", _ceil(self._open_s)) from exc
-        except TimeoutError as exc:
-            raise PaymentUnavailable("timeout", self._retry_after) from exc
-        except httpx.TimeoutException as exc:
+                        remaining = end - loop.time()
+                        if remaining <= 0:
+                            raise TimeoutError
+                        with self.breaker.call():
+                            response = await self._post(charge, remaining)
+        except CircuitOpen as exc:
+            raise PaymentUnavailable("circuit_open", math.ceil(exc.retry_after_s)) from exc
+        except (TimeoutError, httpx.TimeoutException, _CutShort) as exc:
             raise PaymentUnavailable("timeout", self._retry_after) from exc
         except httpx.TransportError as exc:
             raise PaymentUnavailable("unreachable", self._retry_after) from exc
@@ -132,18 +172,26 @@ class PaymentClient:
             raise PaymentUnavailable("server_error", self._retry_after) from exc
         return self._result(response)
 
-    async def _post(self, charge: Charge) -> httpx.Response:
-        response = await self._http.post(
-            "/pay",
-            json={
-                "order_id": charge.order_id,
-                "amount": str(charge.amount),
-                "currency": charge.currency,
-                "card_number": charge.card_number,
-            },
-            headers={"Idempotency-Key": charge.idempotency_key},
-            timeout=self._attempt_timeout,
-        )
+    async def _post(self, charge: Charge, remaining: float) -> httpx.Response:
+        cut_short = remaining < self._attempt_timeout
+        seconds = min(self._attempt_timeout, remaining)
+        try:
+            response = await self._http.post(
+                "/pay",
+                json={
+                    "order_id": charge.order_id,
+                    "amount": str(charge.amount),
+                    "currency": charge.currency,
+                    "card_number": charge.card_number,
+                },
+                headers={"Idempotency-Key": charge.idempotency_key},
+                # Waiting for a connection of our own pool is not payment's time.
+                timeout=httpx.Timeout(seconds, pool=remaining),
+            )
+        except httpx.TimeoutException as exc:
+            if cut_short and not isinstance(exc, httpx.PoolTimeout):
+                raise _CutShort from exc
+            raise
         if response.status_code in TRANSIENT_STATUS or response.status_code >= 500:
             log.warning("payment attempt failed", status=response.status_code)
             raise _TransientAnswer(response.status_code)
@@ -159,6 +207,47 @@ class PaymentClient:
             raise PaymentUnavailable("server_error", self._retry_after) from exc
         return PaymentResult(answer.payment_id, answer.status == "approved", answer.reason)
 
+    async def charge_status(self, key: str) -> ChargeStatus:
+        """What payment charged under ``key``; PaymentUnavailable if it cannot say now."""
+        return await self._key_call("GET", f"/payments/by-key/{key}")
+
+    async def void(self, key: str, reason: str) -> ChargeStatus:
+        """Void what ``key`` charged, or close it so it never charges (idempotent).
+
+        ``in_progress`` while a request under the key is still running: ask again later.
+        """
+        return await self._key_call("POST", f"/payments/by-key/{key}/void", {"reason": reason})
+
+    async def _key_call(
+        self, method: str, path: str, params: dict[str, str] | None = None
+    ) -> ChargeStatus:
+        # No breaker: these run in the background, one at a time, and never keep a
+        # customer waiting; a failure just means "ask again next round".
+        try:
+            response = await self._http.request(
+                method, path, params=params, timeout=self._attempt_timeout * 2
+            )
+        except httpx.TimeoutException as exc:
+            raise PaymentUnavailable("timeout", self._retry_after) from exc
+        except httpx.TransportError as exc:
+            raise PaymentUnavailable("unreachable", self._retry_after) from exc
+        if response.status_code == 409:
+            return ChargeStatus(ChargeState.IN_PROGRESS)
+        if response.status_code != 200:
+            log.warning("payment key call failed", path=path, status=response.status_code)
+            raise PaymentUnavailable("server_error", self._retry_after)
+        try:
+            answer = _KeyStatusAnswer.model_validate_json(response.content)
+        except ValidationError as exc:
+            log.error("payment answered something unexpected", body=response.text[:500])
+            raise PaymentUnavailable("server_error", self._retry_after) from exc
+        payment = answer.payment
+        return ChargeStatus(
+            answer.state,
+            payment_id=payment.payment_id if payment else None,
+            reason=payment.reason if payment else None,
+        )
+
 
 def _detail(response: httpx.Response) -> str:
     try:
@@ -168,7 +257,3 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or body)[:500]
     return str(body)[:500]
-
-
-def _ceil(seconds: float) -> int:
-    return max(1, int(-(-seconds // 1)))

@@ -1,35 +1,51 @@
 """Placing an order: idempotency, payment, and the order + event in one transaction.
 
 Every path ends in an answer for the customer; payment problems are outcomes here,
-never exceptions that escape as a 500.
+never exceptions that escape as a 500. The answer is due within the budget that began
+when the request arrived (:mod:`order_svc.admission`): the charge gets what is left of
+it, less a reserve for saving the outcome and answering.
+
+Each change of an order's status is a compare-and-set on its version, so a request and
+the recovery worker (:mod:`order_svc.recovery`) can never both settle the same order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_svc import repository
+from order_svc.admission import request_deadline
 from order_svc.api_models import OrderIn
 from order_svc.domain import LineRequest, OrderStatus, price_lines
-from order_svc.metrics import ORDERS, on_breaker_change, timed_charge
-from order_svc.payment_client import Charge, PaymentClient, PaymentRefused, PaymentUnavailable
+from order_svc.metrics import ORDERS, timed_charge
+from order_svc.payment_client import (
+    Charge,
+    PaymentClient,
+    PaymentRefused,
+    PaymentResult,
+    PaymentUnavailable,
+)
 from order_svc.repository import OrderRecord
+from order_svc.saga import payment_key
 from pizza_common.avro import to_avro_json
 from pizza_common.tracing import inject_headers
 
 log = structlog.get_logger("order_svc.placing")
 
-Outcome = Literal["accepted", "declined", "unavailable", "refused", "in_progress"]
+Outcome = Literal["accepted", "declined", "unavailable", "refused", "in_progress", "cancelled"]
+# payment answers 410 for a key that was voided: nothing is charged under it, ever.
+KEY_VOIDED = 410
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,70 @@ def fingerprint(order: OrderIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+async def settle(
+    engine: AsyncEngine,
+    order_id: str,
+    *,
+    version: int,
+    status: OrderStatus,
+    now: datetime,
+    payment_id: str | None = None,
+    outcome: str | None = None,
+    reason: str | None = None,
+) -> tuple[bool, OrderRecord]:
+    """Move an order held at ``version`` to ``status``; whether it did, and the order now."""
+    # The write transaction is one statement: it holds SQLite's write lock for no longer.
+    async with engine.begin() as conn:
+        done = await repository.set_payment_result(
+            conn,
+            order_id,
+            version=version,
+            status=status,
+            now=now,
+            payment_id=payment_id,
+            outcome=outcome,
+            reason=reason,
+        )
+    return done, await _read(engine, order_id)
+
+
+async def accept(
+    engine: AsyncEngine, order: OrderRecord, *, version: int, payment_id: str, now: datetime
+) -> tuple[bool, OrderRecord]:
+    """Paid: the order's new state and its order.placed event commit together, or neither."""
+    event = replace(order, payment_id=payment_id).to_event(placed_at=now)
+    async with engine.begin() as conn:
+        done = await repository.set_payment_result(
+            conn,
+            order.order_id,
+            version=version,
+            status=OrderStatus.ACCEPTED,
+            now=now,
+            payment_id=payment_id,
+            outcome="approved",
+        )
+        if done:
+            await repository.add_to_outbox(
+                conn,
+                event_id=event.event_id,
+                topic=event.TOPIC,
+                key=event.order_id,
+                payload=to_avro_json(event),
+                now=now,
+                trace_context=json.dumps(inject_headers()),
+            )
+    if done:
+        log.info("order accepted", order_id=order.order_id, payment_id=payment_id)
+    return done, await _read(engine, order.order_id)
+
+
+async def _read(engine: AsyncEngine, order_id: str) -> OrderRecord:
+    async with engine.connect() as conn:
+        order = await repository.get_order(conn, order_id)
+    assert order is not None
+    return order
+
+
 class OrderPlacer:
     def __init__(
         self,
@@ -57,57 +137,71 @@ class OrderPlacer:
         payments: PaymentClient,
         *,
         currency: str,
-        stale_after_s: float,
+        budget_s: float,
+        reserve_s: float,
         on_event: Callable[[], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._payments = payments
         self._currency = currency
-        self._stale_after = timedelta(seconds=stale_after_s)
+        self._budget = budget_s
+        self._reserve = reserve_s
         self._on_event = on_event
         self._now = clock
-        payments.breakers.add_listener(on_breaker_change)
 
     async def place(self, order_in: OrderIn, idempotency_key: str | None) -> Placement:
-        print_ = fingerprint(order_in)
-        if idempotency_key:
+        deadline = request_deadline() or asyncio.get_running_loop().time() + self._budget
+        record = self._new_order(order_in, idempotency_key, fingerprint(order_in))
+        placing = [record]  # the order this request works on (an earlier one on a retry)
+        try:
+            # The deadline holds for our own work too: a database too busy to save the
+            # outcome in time leaves the order to the recovery worker, not the customer
+            # waiting.
+            async with asyncio.timeout_at(deadline):
+                return await self._place(order_in, record, placing, deadline)
+        except TimeoutError:
+            log.warning("deadline reached before the outcome was saved", order_id=record.order_id)
+            ORDERS.labels("unavailable").inc()
+            return Placement("unavailable", placing[-1], retry_after_s=1)
+
+    async def _place(
+        self, order_in: OrderIn, record: OrderRecord, placing: list[OrderRecord], deadline: float
+    ) -> Placement:
+        key, print_ = record.idempotency_key, record.request_fingerprint
+        if key:
             async with self._engine.connect() as conn:
-                existing = await repository.get_order_by_key(conn, idempotency_key)
+                existing = await repository.get_order_by_key(conn, key)
             if existing is not None:
-                return await self._retry_or_replay(existing, print_, order_in)
-        record = self._new_order(order_in, idempotency_key, print_)
+                placing.append(existing)
+                return await self._retry_or_replay(existing, print_, order_in, deadline)
         try:
             async with self._engine.begin() as conn:
                 await repository.insert_order(conn, record)
         except IntegrityError:
             # A concurrent request with the same key won the insert: behave as its retry.
-            assert idempotency_key is not None
+            assert key is not None
             async with self._engine.connect() as conn:
-                existing = await repository.get_order_by_key(conn, idempotency_key)
+                existing = await repository.get_order_by_key(conn, key)
             assert existing is not None
-            return await self._retry_or_replay(existing, print_, order_in)
+            placing.append(existing)
+            return await self._retry_or_replay(existing, print_, order_in, deadline)
         log.info("order received", order_id=record.order_id, total=str(record.total))
-        return await self._pay(record, order_in.payment.card_number)
+        return await self._pay(record, record.version, order_in.payment.card_number, deadline)
 
     async def _retry_or_replay(
-        self, existing: OrderRecord, print_: str, order_in: OrderIn
+        self, existing: OrderRecord, print_: str, order_in: OrderIn, deadline: float
     ) -> Placement:
         if existing.request_fingerprint != print_:
             raise IdempotencyConflict(existing.order_id)
-        if existing.status is OrderStatus.ACCEPTED:
-            return Placement("accepted", existing, replayed=True)
-        if existing.status is OrderStatus.PAYMENT_DECLINED:
-            return Placement("declined", existing, replayed=True)
-        now = self._now()
+        if existing.status is not OrderStatus.PAYMENT_UNAVAILABLE:
+            return _as_placement(existing, replayed=True)
         async with self._engine.begin() as conn:
-            claimed = await repository.claim_for_payment(
-                conn, existing.order_id, stale_before=now - self._stale_after, now=now
-            )
-        if not claimed:
+            version = await repository.claim(conn, existing, now=self._now())
+        if version is None:
             return Placement("in_progress", existing, retry_after_s=1)
         log.info("retrying payment", order_id=existing.order_id)
-        return await self._pay(existing, order_in.payment.card_number)
+        return await self._pay(existing, version, order_in.payment.card_number, deadline)
 
     def _new_order(self, order_in: OrderIn, key: str | None, print_: str) -> OrderRecord:
         items, total = price_lines(
@@ -140,93 +234,129 @@ class OrderPlacer:
             payment_reason=None,
             created_at=now,
             updated_at=now,
+            version=0,
         )
 
-    async def _pay(self, record: OrderRecord, card_number: str) -> Placement:
+    async def _pay(
+        self, record: OrderRecord, version: int, card_number: str, deadline: float
+    ) -> Placement:
         charge = Charge(
             order_id=record.order_id,
             amount=record.total,
             currency=record.currency,
             card_number=card_number,
             # One key per order: however often we retry, payment charges once.
-            idempotency_key=f"order-{record.order_id}",
+            idempotency_key=payment_key(record.order_id),
         )
+        answer: PaymentResult | PaymentUnavailable | PaymentRefused
         try:
-            result = await timed_charge(self._payments, charge)
-        except PaymentUnavailable as exc:
-            log.warning("payment unavailable", order_id=record.order_id, cause=exc.cause)
-            order = await self._settle(record, OrderStatus.PAYMENT_UNAVAILABLE, reason=exc.cause)
+            answer = await timed_charge(self._payments, charge, deadline=deadline - self._reserve)
+        except (PaymentUnavailable, PaymentRefused) as exc:
+            answer = exc
+        try:
+            return await self._record(record, version, answer)
+        except SQLAlchemyError:
+            # The outcome could not be saved (e.g. the database is locked for too long):
+            # the order stays payment_pending and the recovery worker settles it from
+            # payment's ledger. The customer hears the truth: not confirmed yet.
+            log.exception("could not save the payment outcome", order_id=record.order_id)
             ORDERS.labels("unavailable").inc()
-            return Placement("unavailable", order, retry_after_s=exc.retry_after_s)
-        except PaymentRefused as exc:
-            log.warning("payment refused the request", order_id=record.order_id, detail=exc.detail)
+            return Placement("unavailable", record, retry_after_s=1)
+
+    async def _record(
+        self,
+        record: OrderRecord,
+        version: int,
+        answer: PaymentResult | PaymentUnavailable | PaymentRefused,
+    ) -> Placement:
+        """Save what payment answered, if the order is still ours; the answer to give."""
+        order_id = record.order_id
+        if isinstance(answer, PaymentUnavailable):
+            # Not final: the charge may still go through. The recovery worker asks
+            # payment later and settles the order either way.
+            log.warning("payment unavailable", order_id=order_id, cause=answer.cause)
             order = await self._settle(
-                record, OrderStatus.PAYMENT_DECLINED, outcome="refused", reason="invalid_payment"
+                order_id, version, OrderStatus.PAYMENT_UNAVAILABLE, reason=answer.cause
+            )
+            ORDERS.labels("unavailable").inc()
+            if order.status is OrderStatus.PAYMENT_UNAVAILABLE:
+                return Placement("unavailable", order, retry_after_s=answer.retry_after_s)
+            return _as_placement(order)
+        if isinstance(answer, PaymentRefused) and answer.status == KEY_VOIDED:
+            log.warning("payment key was voided", order_id=order_id)
+            order = await self._settle(
+                order_id, version, OrderStatus.CANCELLED, outcome="voided", reason="voided"
+            )
+            ORDERS.labels("cancelled").inc()
+            return _as_placement(order)
+        if isinstance(answer, PaymentRefused):
+            log.warning("payment refused the request", order_id=order_id, detail=answer.detail)
+            order = await self._settle(
+                order_id,
+                version,
+                OrderStatus.PAYMENT_DECLINED,
+                outcome="refused",
+                reason="invalid_payment",
             )
             ORDERS.labels("refused").inc()
-            return Placement("refused", order, detail=exc.detail)
-        if not result.approved:
-            log.info("payment declined", order_id=record.order_id, reason=result.reason)
+            placement = _as_placement(order)
+            if placement.outcome == "declined":  # ours: say why, as payment did
+                return Placement("refused", order, detail=answer.detail)
+            return placement
+        if not answer.approved:
+            log.info("payment declined", order_id=order_id, reason=answer.reason)
             order = await self._settle(
-                record,
+                order_id,
+                version,
                 OrderStatus.PAYMENT_DECLINED,
-                payment_id=result.payment_id,
+                payment_id=answer.payment_id,
                 outcome="declined",
-                reason=result.reason,
+                reason=answer.reason,
             )
             ORDERS.labels("declined").inc()
-            return Placement("declined", order)
-        order = await self._accept(record, result.payment_id)
-        ORDERS.labels("accepted").inc()
-        return Placement("accepted", order)
+            return _as_placement(order)
+        done, order = await accept(
+            self._engine, record, version=version, payment_id=answer.payment_id, now=self._now()
+        )
+        if done:
+            self._on_event()
+            ORDERS.labels("accepted").inc()
+        return _as_placement(order)
 
     async def _settle(
         self,
-        record: OrderRecord,
+        order_id: str,
+        version: int,
         status: OrderStatus,
         *,
         payment_id: str | None = None,
         outcome: str | None = None,
         reason: str | None = None,
     ) -> OrderRecord:
-        async with self._engine.begin() as conn:
-            await repository.set_payment_result(
-                conn,
-                record.order_id,
-                status=status,
-                now=self._now(),
-                payment_id=payment_id,
-                outcome=outcome,
-                reason=reason,
-            )
-            order = await repository.get_order(conn, record.order_id)
-        assert order is not None
+        _, order = await settle(
+            self._engine,
+            order_id,
+            version=version,
+            status=status,
+            now=self._now(),
+            payment_id=payment_id,
+            outcome=outcome,
+            reason=reason,
+        )
+        # If the recovery worker took the order meanwhile, this is its state, not ours.
         return order
 
-    async def _accept(self, record: OrderRecord, payment_id: str) -> OrderRecord:
-        """Paid: the order's new state and its order.placed event commit together."""
-        now = self._now()
-        async with self._engine.begin() as conn:
-            await repository.set_payment_result(
-                conn,
-                record.order_id,
-                status=OrderStatus.ACCEPTED,
-                now=now,
-                payment_id=payment_id,
-                outcome="approved",
-            )
-            order = await repository.get_order(conn, record.order_id)
-            assert order is not None
-            event = order.to_event(placed_at=now)
-            await repository.add_to_outbox(
-                conn,
-                event_id=event.event_id,
-                topic=event.TOPIC,
-                key=event.order_id,
-                payload=to_avro_json(event),
-                now=now,
-                trace_context=json.dumps(inject_headers()),
-            )
-        log.info("order accepted", order_id=order.order_id, payment_id=payment_id)
-        self._on_event()
-        return order
+
+def _as_placement(order: OrderRecord, *, replayed: bool = False) -> Placement:
+    """The answer an order's current state gives the customer."""
+    match order.status:
+        case OrderStatus.ACCEPTED:
+            return Placement("accepted", order, replayed=replayed)
+        case OrderStatus.PAYMENT_DECLINED:
+            return Placement("declined", order, replayed=replayed)
+        case OrderStatus.CANCELLED:
+            return Placement("cancelled", order, replayed=replayed)
+        case OrderStatus.PAYMENT_UNAVAILABLE:
+            return Placement("unavailable", order, replayed=replayed, retry_after_s=1)
+        case _:  # payment_pending: another request or the recovery worker has it
+            return Placement("in_progress", order, replayed=replayed, retry_after_s=1)

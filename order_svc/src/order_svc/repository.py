@@ -14,6 +14,8 @@ from order_svc.domain import OrderStatus
 from order_svc.tables import orders, outbox
 from pizza_common.events import Address, Customer, OrderItem, OrderPlaced, PizzaSize
 
+_UNSETTLED = (OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_UNAVAILABLE)
+
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
@@ -32,6 +34,7 @@ class OrderRecord:
     payment_reason: str | None
     created_at: datetime
     updated_at: datetime
+    version: int = 0
 
     def to_event(self, *, placed_at: datetime) -> OrderPlaced:
         assert self.payment_id is not None, "only a paid order is placed"
@@ -91,50 +94,71 @@ async def get_order_by_key(conn: AsyncConnection, key: str) -> OrderRecord | Non
     return _order(row) if row else None
 
 
-async def claim_for_payment(
-    conn: AsyncConnection, order_id: str, *, stale_before: datetime, now: datetime
-) -> bool:
-    """Move a retryable order back to payment_pending; False if another request has it.
+async def claim(
+    conn: AsyncConnection,
+    order: OrderRecord,
+    *,
+    now: datetime,
+    statuses: frozenset[OrderStatus] = frozenset({OrderStatus.PAYMENT_UNAVAILABLE}),
+) -> int | None:
+    """Take ``order`` into ``payment_pending`` for this actor: its new version, or None.
 
-    A payment_pending order older than ``stale_before`` belonged to a process that died
-    mid-payment: it may be claimed again (payment's idempotency key prevents a second charge).
+    Only from one of ``statuses`` and only if nobody changed the order since it was read
+    (same version). A customer's retry takes only ``payment_unavailable`` orders; the
+    recovery worker also takes ``payment_pending`` ones left by a request that died.
     """
     result = await conn.execute(
         update(orders)
-        .where(orders.c.order_id == order_id)
-        .where(
-            (orders.c.status == OrderStatus.PAYMENT_UNAVAILABLE.value)
-            | (
-                (orders.c.status == OrderStatus.PAYMENT_PENDING.value)
-                & (orders.c.updated_at < stale_before)
-            )
-        )
-        .values(status=OrderStatus.PAYMENT_PENDING.value, updated_at=now)
+        .where(orders.c.order_id == order.order_id)
+        .where(orders.c.version == order.version)
+        .where(orders.c.status.in_([status.value for status in statuses]))
+        .values(status=OrderStatus.PAYMENT_PENDING.value, updated_at=now, version=order.version + 1)
     )
-    return result.rowcount == 1
+    return order.version + 1 if result.rowcount == 1 else None
 
 
 async def set_payment_result(
     conn: AsyncConnection,
     order_id: str,
     *,
+    version: int,
     status: OrderStatus,
     now: datetime,
     payment_id: str | None = None,
     outcome: str | None = None,
     reason: str | None = None,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Settle an unsettled order still at ``version``; False if it changed since."""
+    result = await conn.execute(
         update(orders)
         .where(orders.c.order_id == order_id)
+        .where(orders.c.version == version)
+        .where(orders.c.status.in_([s.value for s in _UNSETTLED]))
         .values(
             status=status.value,
             payment_id=payment_id,
             payment_outcome=outcome,
             payment_reason=reason,
             updated_at=now,
+            version=version + 1,
         )
     )
+    return result.rowcount == 1
+
+
+async def unsettled_orders(
+    conn: AsyncConnection, *, unchanged_since: datetime, limit: int
+) -> list[OrderRecord]:
+    """Orders in payment_pending or payment_unavailable not touched since ``unchanged_since``,
+    oldest first."""
+    query = (
+        select(orders)
+        .where(orders.c.status.in_([s.value for s in _UNSETTLED]))
+        .where(orders.c.updated_at < unchanged_since)
+        .order_by(orders.c.updated_at)
+        .limit(limit)
+    )
+    return [_order(row) for row in await conn.execute(query)]
 
 
 async def add_to_outbox(

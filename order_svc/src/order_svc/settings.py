@@ -16,13 +16,32 @@ class OrderSettings(ServiceSettings):
     payment_url: str = "http://127.0.0.1:8002"
     # One attempt may take this long before it counts as a timeout and is retried ...
     payment_attempt_timeout_s: float = 1.0
-    # ... and the customer has an answer within this, whatever payment does.
+    # ... and the customer has an answer within this, counted from the request's arrival,
+    # whatever payment does ...
     payment_deadline_s: float = 3.0
+    # ... of which this much is kept back from the charge for saving the outcome and
+    # answering.
+    payment_answer_reserve_s: float = 0.5
+    # At most this many order placements run at once; one more is answered 503 with
+    # Retry-After at once instead of queueing past the deadline. The connection pool to
+    # payment is sized for it, so no attempt waits for a connection.
+    admission_limit: int = 64
+    shed_retry_after_s: int = 1
     # Consecutive failed attempts that open the circuit, and how long it stays open.
     breaker_threshold: int = 5
     breaker_open_s: float = 5.0
     # Retry-After for a 503 when the circuit is not open (payment slow or refusing).
     retry_after_s: int = 5
+
+    # The recovery worker: every interval it settles orders left in payment_pending or
+    # payment_unavailable for longer than recovery_after_s, by asking payment what the
+    # order's key charged. An approved charge found later than recovery_accept_within_s
+    # after the order was placed is voided instead: nobody waits for that pizza any more.
+    recovery_enabled: bool = True
+    recovery_interval_s: float = 5.0
+    recovery_after_s: float = 30.0
+    recovery_accept_within_s: float = 900.0
+    recovery_batch: int = 100
 
     currency: str = "CHF"
     max_body_bytes: int = 64 * 1024

@@ -37,6 +37,10 @@ orders = Table(
     Column("payment_reason", String(64), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Bumped by every change of status: a change applies only to the version it was
+    # decided on, so a request and the recovery worker never both settle one order.
+    Column("version", Integer, nullable=False, server_default="0"),
+    Index("ix_orders_status_updated_at", "status", "updated_at"),
 )
 
 # Written in the same transaction as the order it belongs to; the relay publishes
