@@ -19,6 +19,7 @@ import asyncio
 import faulthandler
 import itertools
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +31,18 @@ log = structlog.get_logger("pizza.watchdog")
 
 EXIT_STUCK = 70
 """Exit status of a process whose client call never returned (EX_SOFTWARE)."""
+
+
+def exit_if_crashed(task: asyncio.Task[None]) -> None:
+    """Done-callback for a service's essential task (its consumer, its fleet).
+
+    Such a task ends on its own only on an error no retry can fix; a service that cannot
+    do its work should stop and be restarted rather than answer as if alive.
+    """
+    if task.cancelled() or task.exception() is None:
+        return
+    log.error("essential task failed, stopping", task=task.get_name(), error=repr(task.exception()))
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def exit_stuck(reason: str) -> None:

@@ -38,6 +38,7 @@ from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
 from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
+from pizza_common.watchdog import exit_if_crashed
 from pizza_common.web import PROBLEM_JSON, problem, service_app
 
 log = structlog.get_logger("delivery")
@@ -102,6 +103,8 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
             asyncio.create_task(consumer.run(), name="delivery-consumer"),
             asyncio.create_task(dispatcher.run(stopping), name="delivery-fleet"),
         ]
+        for task in tasks:
+            task.add_done_callback(exit_if_crashed)
         state["running"] = Running(store, feed, consumer)
         log.info("delivery open", drivers=settings.drivers, drive_seconds=settings.drive_seconds)
         try:

@@ -7,8 +7,6 @@ the lifespan, and stopped there again (SIGTERM → uvicorn → lifespan exit).
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
 from pizza_common.events import ORDER_PLACED, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
+from pizza_common.watchdog import exit_if_crashed
 from pizza_common.web import service_app
 
 log = structlog.get_logger("kitchen")
@@ -74,7 +73,7 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
             stopping=stopping,
         )
         task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
-        task.add_done_callback(_exit_if_crashed)
+        task.add_done_callback(exit_if_crashed)
         state["running"] = Running(kitchen, consumer, store)
         DEAD_LETTERED.count = lambda: consumer.dead_lettered
         ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
@@ -151,12 +150,3 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
         ready_checks={"consumer": consumer_ready, "database": database_ready},
         lifespan=[lifespan],
     )
-
-
-def _exit_if_crashed(task: asyncio.Task[None]) -> None:
-    # The consumer only ends on its own for a fatal error (e.g. fenced by a newer
-    # incarnation); a kitchen that cannot consume should exit and be restarted.
-    if task.cancelled() or task.exception() is None:
-        return
-    log.error("consumer stopped on a fatal error", error=repr(task.exception()))
-    os.kill(os.getpid(), signal.SIGTERM)
