@@ -62,4 +62,9 @@ async def migrate(engine: AsyncEngine, script_location: str) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # Instances of a service start together on one file: the first takes the write
+            # lock for the whole upgrade, the others wait for it (busy_timeout) and then find
+            # the tables there, instead of all creating them at once.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
         await connection.run_sync(upgrade)

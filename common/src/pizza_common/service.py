@@ -10,8 +10,8 @@ from pizza_common.paths import var_dir
 class ServiceSettings(BaseSettings):
     """Subclass per service with ``env_prefix`` set, e.g. ``ORDER_`` → ``ORDER_PORT``.
 
-    ``database_url`` defaults to a SQLite file of the service's own in ``var/data``;
-    a ``postgresql+asyncpg://`` URL works too.
+    ``database_url`` defaults to a SQLite file of the service's own in ``var/data``, one
+    for all its instances; a ``postgresql+asyncpg://`` URL works too.
     """
 
     model_config = SettingsConfigDict(extra="ignore")
@@ -20,6 +20,11 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     instance: str | None = None
+    # A listening socket inherited from the process manager and shared by every instance of
+    # the service: the kernel hands each connection to whichever instance accepts first,
+    # so one instance down or stopped loses nothing queued. ``port`` is then the instance's
+    # own address (health, metrics).
+    listen_fd: int | None = None
     log_level: str = "INFO"
     database_url: str | None = None
 
@@ -31,6 +36,6 @@ class ServiceSettings(BaseSettings):
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
-        path = var_dir() / "data" / f"{self.instance_id}.db"
+        path = var_dir() / "data" / f"{self.service_name}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{path}"

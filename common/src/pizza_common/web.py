@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import faulthandler
 import signal
+import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -172,11 +174,22 @@ def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     configure_tracing(settings.service_name, settings.instance_id)
     configure_logging(settings.service_name, settings.instance_id, settings.log_level)
-    serve(create_app(settings), settings.host, settings.port, log_level=settings.log_level)
+    app = create_app(settings)
+    serve(app, settings.host, settings.port, log_level=settings.log_level, fd=settings.listen_fd)
 
 
-def serve(app: Litestar, host: str, port: int, *, log_level: str = "info") -> None:
-    """Run ``app`` with uvicorn; logging stays with structlog (no uvicorn access log)."""
-    uvicorn.run(
+def serve(
+    app: Litestar, host: str, port: int, *, log_level: str = "info", fd: int | None = None
+) -> None:
+    """Run ``app`` with uvicorn; logging stays with structlog (no uvicorn access log).
+
+    With ``fd``, a listening socket shared with other instances, it serves there as well
+    as on its own ``host:port``; both listen only once the app has started.
+    """
+    config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, log_level=log_level.lower()
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=None if fd is None else [socket.socket(fileno=fd), config.bind_socket()])
+    if not server.started:
+        sys.exit(3)  # uvicorn's own exit code for an app that failed to start
