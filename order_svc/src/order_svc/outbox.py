@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import structlog
 from opentelemetry.trace import SpanKind
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_svc import repository
@@ -28,6 +29,7 @@ from pizza_common.tracing import extract_headers, inject_headers, span
 log = structlog.get_logger("order_svc.outbox")
 IDLE_WAIT_S = 1.0
 MAX_BACKOFF_S = 10.0
+BACKLOG_EVERY_S = 1.0
 
 
 class OutboxRelay:
@@ -51,6 +53,24 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        measuring = asyncio.create_task(self._measure_backlog(), name="outbox-backlog")
+        try:
+            await self._relay()
+        finally:
+            measuring.cancel()
+
+    async def _measure_backlog(self) -> None:
+        """Count the backlog on its own beat: a pass that waits on an unreachable broker
+        must not freeze the gauge at what it was when the pass began."""
+        while True:
+            try:
+                async with self._engine.connect() as conn:
+                    OUTBOX_BACKLOG.set(await repository.outbox_backlog(conn))
+            except (SQLAlchemyError, OSError) as exc:  # the database is away: count next time
+                log.warning("outbox backlog not counted", error=repr(exc))
+            await asyncio.sleep(BACKLOG_EVERY_S)
+
+    async def _relay(self) -> None:
         while True:
             try:
                 published = await self.publish_pending()
@@ -69,8 +89,6 @@ class OutboxRelay:
         """One pass over pending events; returns how many were published."""
         async with self._engine.connect() as conn:
             pending = await repository.pending_events(conn, self._batch)
-            backlog = await repository.outbox_backlog(conn)
-        OUTBOX_BACKLOG.set(backlog)
         if not pending:
             self._failures = 0
             return 0
@@ -90,7 +108,7 @@ class OutboxRelay:
                 await repository.record_publish_failure(
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
-        OUTBOX_BACKLOG.set(backlog - len(sent))
+        OUTBOX_BACKLOG.dec(len(sent))
         if failed:
             self._failures += 1
             log.warning(
