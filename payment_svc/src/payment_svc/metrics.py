@@ -22,3 +22,5 @@ VOIDS = Counter(
     "it has a payment (yes: a charge taken back or a decline; no: a key closed unused)",
     ["state", "payment"],
 )
+for _state, _payment in (("voided", "yes"), ("voided", "no"), ("declined", "yes")):
+    VOIDS.labels(_state, _payment)  # each shows as 0 before it first happens
