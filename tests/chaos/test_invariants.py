@@ -130,7 +130,7 @@ def test_a_charge_for_an_order_that_was_not_accepted() -> None:
     observed = healthy()
     observed = replace(
         observed,
-        orders=[*observed.orders, OrderRow(stuck, "payment_unavailable", None)],
+        orders=[*observed.orders, OrderRow(stuck, "payment_declined", None)],
         charges=[*observed.charges, ChargeRow("pay-stuck", stuck, "approved")],
     )
     assert broken(observed) == {"charges_belong_to_orders": ["pay-stuck"]}
@@ -141,7 +141,7 @@ def test_a_voided_charge_of_an_unaccepted_order_is_fine() -> None:
     observed = healthy()
     observed = replace(
         observed,
-        orders=[*observed.orders, OrderRow(stuck, "payment_unavailable", None)],
+        orders=[*observed.orders, OrderRow(stuck, "cancelled", None)],
         charges=[*observed.charges, ChargeRow("pay-stuck", stuck, "voided", voided=True)],
     )
     assert broken(observed) == {}
@@ -168,13 +168,23 @@ def test_an_accepted_order_without_its_charge(charges: list[ChargeRow]) -> None:
     assert broken(observed) == {"orders_charged": [A]}
 
 
-def test_an_order_left_payment_pending() -> None:
+@pytest.mark.parametrize("status", ["payment_pending", "payment_unavailable"])
+def test_an_order_left_unsettled(status: str) -> None:
     pending = "00000000-0000-4000-8000-0000000000cc"
     observed = healthy()
-    observed = replace(
-        observed, orders=[*observed.orders, OrderRow(pending, "payment_pending", None)]
-    )
+    observed = replace(observed, orders=[*observed.orders, OrderRow(pending, status, None)])
     assert broken(observed) == {"orders_settled": [pending]}
+
+
+def test_a_cancelled_order_without_a_standing_charge_is_settled() -> None:
+    cancelled = "00000000-0000-4000-8000-0000000000cc"
+    observed = healthy()
+    observed = replace(
+        observed,
+        orders=[*observed.orders, OrderRow(cancelled, "cancelled", "pay-cancelled")],
+        charges=[*observed.charges, ChargeRow("pay-cancelled", cancelled, "voided", voided=True)],
+    )
+    assert broken(observed) == {}
 
 
 def _with(observed: Observed, field: str, records: list[EventRecord]) -> Observed:

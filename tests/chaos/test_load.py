@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
+import pytest
 
 from pizza_infra.chaos.load import ClientSettings, Load, place_order, run_load
 from pizza_infra.chaos.model import ClientOrder
@@ -63,6 +65,24 @@ def test_a_refused_connection_is_retried() -> None:
     transport, _ = _answers(refused, status(201))
     order = _place(transport)
     assert order == _order("accepted", ("unreachable", "201"))
+
+
+def test_unanswered_attempts_back_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    transport, _ = _answers(refused)
+    settings = replace(SETTINGS, retry_pause_s=1.0, max_attempts=6, give_up_after_s=1000)
+
+    async def go() -> ClientOrder:
+        async with httpx.AsyncClient(transport=transport) as client:
+            return await place_order(client, settings, "key-1", {})
+
+    assert asyncio.run(go()).attempts == 6
+    assert pauses == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
 def test_the_client_gives_up_after_its_attempts() -> None:

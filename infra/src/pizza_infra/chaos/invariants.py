@@ -16,7 +16,7 @@ from pizza_infra.chaos.model import (
     APPROVED,
     DELIVERED,
     NOTIFICATION_KINDS,
-    PAYMENT_PENDING,
+    UNSETTLED,
     EventRecord,
     Observed,
     OrderRow,
@@ -151,12 +151,15 @@ def orders_charged(observed: Observed) -> InvariantResult:
 
 
 def orders_settled(observed: Observed) -> InvariantResult:
-    pending = [row.order_id for row in observed.orders if row.status == PAYMENT_PENDING]
     return InvariantResult(
         "orders_settled",
-        "after the soak no order is left in payment_pending",
+        "after the soak no order is left unsettled (payment_pending, payment_unavailable)",
         len(observed.orders),
-        [Violation(order_id, "still payment_pending") for order_id in pending],
+        [
+            Violation(row.order_id, f"still {row.status}")
+            for row in observed.orders
+            if row.status in UNSETTLED
+        ],
     )
 
 

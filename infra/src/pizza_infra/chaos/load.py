@@ -2,8 +2,8 @@
 
 Every order has its own Idempotency-Key, kept across its retries, so a retry can never
 charge twice. 503, 409 with Retry-After (still in progress), 429, other 5xx, timeouts and
-refused connections are retried after Retry-After (or a second), within a bound of
-attempts and time; then the client gives up and records the last answer.
+refused connections are retried after Retry-After (or a pause that doubles up to 5 s),
+within a bound of attempts and time; then the client gives up and records the last answer.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from pizza_infra.chaos.model import ACCEPTED, ClientOrder
 EXAMPLE: dict[str, Any] = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 DECLINED_CARD = "4000 0000 0000 0002"
 RETRIED = {409, 429, 500, 502, 503, 504}
+UNANSWERED = ("timeout", "unreachable")
+MAX_PAUSE_S = 5.0
 GAVE_UP = {
     "503": "unavailable",
     "409": "in_progress",
@@ -42,7 +44,7 @@ class ClientSettings:
     max_attempts: int = 10
     max_in_flight: int = 64  # beyond this, new orders wait: the soak stays bounded
     decline_share: float = 0.05  # orders paid with a card that is always declined
-    retry_pause_s: float = 1.0  # after a timeout or a refused connection
+    retry_pause_s: float = 1.0  # after a timeout or a refused connection, doubling to 5 s
 
 
 @dataclass
@@ -79,7 +81,9 @@ async def place_order(
     order_id: str | None = None
     deadline = time.monotonic() + settings.give_up_after_s
     while True:
-        wait_s = settings.retry_pause_s
+        # Unanswered attempts back off; an answer says itself when to come back.
+        unanswered = sum(status in UNANSWERED for status in statuses)
+        wait_s = min(MAX_PAUSE_S, settings.retry_pause_s * 2**unanswered)
         try:
             answer = await client.post(
                 f"{settings.order_url}/orders",
@@ -120,7 +124,7 @@ def _order_id(answer: httpx.Response) -> str | None:
 
 def _retry_after(answer: httpx.Response, default_s: float) -> float:
     try:
-        return min(5.0, max(0.1, float(answer.headers["Retry-After"])))
+        return min(MAX_PAUSE_S, max(0.1, float(answer.headers["Retry-After"])))
     except (KeyError, ValueError):
         return default_s
 

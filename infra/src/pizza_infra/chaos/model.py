@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 ACCEPTED = "accepted"
 APPROVED = "approved"
-PAYMENT_PENDING = "payment_pending"
+# Not final: the payment saga must move an order on from these within its recovery bound.
+UNSETTLED = ("payment_pending", "payment_unavailable")
 DELIVERED = "delivered"
 NOTIFICATION_KINDS = ("on_the_way", "delivered")
 
