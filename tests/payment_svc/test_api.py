@@ -61,6 +61,8 @@ def test_a_valid_payment_is_approved_and_recorded(payment: PaymentProcess) -> No
         "amount": "49.00",
         "currency": "CHF",
         "created_at": created["created_at"],
+        "voided_at": None,
+        "void_reason": None,
     }
     assert created["created_at"].endswith("Z")
     assert "Idempotent-Replayed" not in answer.headers
