@@ -138,13 +138,19 @@ def test_a_charge_too_late_to_accept_is_voided_and_the_void_is_idempotent(
 async def test_killed_with_requests_in_flight_every_order_is_settled_after_restart(
     infra: InfraSettings, payment: Payment, tmp_path: Path
 ) -> None:
-    payment.simulate(latency_ms={"min": 200, "max": 2500})
+    payment.simulate(latency_ms={"min": 1000, "max": 2500})
     first = order_process(infra, payment, tmp_path).start()
     async with httpx.AsyncClient(base_url=first.url, timeout=PATIENCE) as client:
         in_flight = [
             asyncio.create_task(client.post("/orders", json=example_order())) for _ in range(20)
         ]
-        await asyncio.sleep(1.0)
+        for _ in range(100):  # until most are saved and waiting for payment
+            pending = [
+                o for o in orders_in_db(tmp_path).values() if o["status"] == "payment_pending"
+            ]
+            if len(pending) >= 15:
+                break
+            await asyncio.sleep(0.1)
         first.kill()  # SIGKILL, with requests in flight and no Idempotency-Key
         await asyncio.gather(*in_flight, return_exceptions=True)
 
