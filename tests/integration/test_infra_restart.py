@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -13,6 +17,7 @@ from pizza_common.events import OrderPlaced
 from pizza_common.kafka import producer_config
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
+from pizza_infra.zipkin_server import zipkin_answers, zipkin_process
 from tests.conftest import infra_env
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until, with_key
@@ -20,9 +25,13 @@ from tests.kafka_helpers import consume_until, with_key
 pytestmark = pytest.mark.integration
 
 
-def _just(infra: InfraSettings, recipe: str) -> subprocess.CompletedProcess[str]:
+def _just(infra: InfraSettings, recipe: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["just", recipe], env=infra_env(infra), capture_output=True, text=True, check=False
+        ["just", recipe],
+        env={**infra_env(infra), **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -62,6 +71,35 @@ def test_topics_lists_partitions_and_end_offsets(infra: InfraSettings) -> None:
     result = _just(infra, "topics")
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
-    assert rows["order.placed"][1] == "6"
-    assert len(rows["order.placed"][4:]) == 6
+    assert rows["order.placed"][1:4] == ["6", "1", "1"]  # partitions, replicas, in sync
+    assert len(rows["order.placed"][5:]) == 6
     assert rows["order.ready.dlq"][1] == "1"
+
+
+def test_up_replaces_a_server_that_runs_but_does_not_answer(infra: InfraSettings) -> None:
+    zipkin = zipkin_process(infra)
+    hung = zipkin.pid()
+    assert hung is not None
+    os.kill(hung, signal.SIGSTOP)  # alive, port open, answering nothing
+    try:
+        assert _just(infra, "infra-status").returncode == 1
+        up = _just(infra, "infra-up", ANSWER_TIMEOUT_S="5")
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "replaced a hung Zipkin" in up.stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hung, signal.SIGCONT)  # so that nothing is left stopped if it failed
+    assert zipkin.pid() not in (None, hung)
+    assert _gone(hung)
+    assert zipkin_answers(infra)
+    assert _just(infra, "infra-status").returncode == 0
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or only a zombie left for its parent (the test session
+    started the server) to reap."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

@@ -33,7 +33,7 @@ from pizza_common.paths import REPO_ROOT, var_dir
 from pizza_infra.config import InfraSettings
 from pizza_infra.fetch import kafka_libs
 from pizza_infra.java import find_java
-from pizza_infra.kafka_server import KAFKA_MIN_JAVA, kafka_process
+from pizza_infra.kafka_server import KAFKA_MIN_JAVA, kafka_nodes
 from pizza_infra.platform import Platform
 from pizza_infra.registry_server import registry_process
 from pizza_infra.services import PlatformSettings, shifted_platform_env
@@ -130,7 +130,7 @@ def platform_pids(env: dict[str, str]) -> dict[str, int]:
         infra = InfraSettings()
         platform = Platform(PlatformSettings(), infra)
         pids = {p.instance: p.pid for p in platform.processes()}
-        for process in (kafka_process(infra), registry_process(infra)):
+        for process in (*(node.process for node in kafka_nodes(infra)), registry_process(infra)):
             pid = process.pid()
             if pid is not None:
                 pids[process.name] = pid

@@ -9,13 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.avro import registry_client
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.kafka_server import kafka_answers, kafka_process, start_kafka
+from pizza_infra.kafka_server import (
+    kafka_nodes,
+    node_answers,
+    start_broker,
+    start_kafka,
+    stop_broker,
+    stop_kafka,
+)
 from pizza_infra.registry_server import registry_answers, registry_process, start_registry
 from pizza_infra.schema_registry import check_all, register_all
 from pizza_infra.topics import apply_topics, describe_topics, load_topics
@@ -33,44 +41,87 @@ def up(settings: InfraSettings) -> int:
 
 def down(settings: InfraSettings) -> int:
     # The registry first: it may still be talking to nothing, Kafka is what holds the data.
-    for process in (
-        zipkin_process(settings),
-        registry_process(settings),
-        kafka_process(settings),
-    ):
+    for process in (zipkin_process(settings), registry_process(settings)):
         print(f"{process.name}: {'stopped' if process.stop() else 'was not running'}")
+    stopped = stop_kafka(settings)  # whichever nodes run, of either mode
+    print(f"kafka: {'stopped ' + ', '.join(stopped) if stopped else 'was not running'}")
     return 0
 
 
-def status(settings: InfraSettings) -> int:
+@dataclass(frozen=True)
+class InfraProcess:
+    """One server process as `status` and `just ps` show it."""
+
+    name: str
+    pid: int | None
+    port: int
+    address: str
+    answers: bool
+
+    @property
+    def state(self) -> str:
+        return "up" if self.answers else ("starting or stuck" if self.pid else "down")
+
+
+def infra_processes(settings: InfraSettings) -> list[InfraProcess]:
+    """Every Kafka node, the registry and Zipkin, each asked whether it answers."""
     rows = [
-        ("kafka", kafka_process(settings).pid(), settings.bootstrap_servers, kafka_answers),
-        (
-            "registry",
-            registry_process(settings).pid(),
-            settings.schema_registry_url,
-            registry_answers,
-        ),
-        ("zipkin", zipkin_process(settings).pid(), settings.zipkin_url, zipkin_answers),
+        InfraProcess(
+            node.name, node.process.pid(), node.broker_port, node.address, node_answers(node)
+        )
+        for node in kafka_nodes(settings)
     ]
-    healthy = True
-    for name, pid, address, answers in rows:
-        answering = answers(settings)
-        healthy &= answering
-        state = "up" if answering else ("starting or stuck" if pid else "down")
-        print(f"{name:<9} {state:<18} pid={pid or '-':<8} {address}")
-    return 0 if healthy else 1
+    registry, zipkin = registry_process(settings), zipkin_process(settings)
+    return [
+        *rows,
+        InfraProcess(
+            "registry",
+            registry.pid(),
+            settings.schema_registry_port,
+            settings.schema_registry_url,
+            registry_answers(settings),
+        ),
+        InfraProcess(
+            "zipkin",
+            zipkin.pid(),
+            settings.zipkin_port,
+            settings.zipkin_url,
+            zipkin_answers(settings),
+        ),
+    ]
+
+
+def status(settings: InfraSettings) -> int:
+    rows = infra_processes(settings)
+    for row in rows:
+        print(f"{row.name:<9} {row.state:<18} pid={row.pid or '-':<8} {row.address}")
+    return 0 if all(row.answers for row in rows) else 1
 
 
 def topics(settings: InfraSettings) -> int:
     specs = load_topics(settings)
-    print(f"{'topic':<20} {'partitions':>10} {'replicas':>8} {'records':>8}  end offsets")
+    print(
+        f"{'topic':<20} {'partitions':>10} {'replicas':>8} {'in-sync':>7} {'records':>8}"
+        "  end offsets"
+    )
     for state in describe_topics(settings, [spec.name for spec in specs]):
-        offsets = " ".join(str(offset) for offset in state.end_offsets)
+        offsets = " ".join("?" if offset is None else str(offset) for offset in state.end_offsets)
         print(
             f"{state.name:<20} {state.partitions:>10} {state.replication_factor:>8} "
-            f"{state.records:>8}  {offsets}"
+            f"{state.in_sync:>7} {state.records:>8}  {offsets}"
         )
+    return 0
+
+
+def broker(settings: InfraSettings, action: str, node_id: int, kill: bool) -> int:
+    """Stop, kill or start one Kafka node while the others run."""
+    if action == "start":
+        done = start_broker(settings, node_id)
+        print(f"kafka node {node_id}: {'started' if done else 'was running'}")
+    else:
+        done = stop_broker(settings, node_id, kill=kill)
+        verb = "killed" if kill else "stopped"
+        print(f"kafka node {node_id}: {verb if done else 'was not running'}")
     return 0
 
 
@@ -129,11 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
+    sub = commands.add_parser("broker", help="stop, kill or start one Kafka node")
+    sub.add_argument("action", choices=["stop", "start"])
+    sub.add_argument("node", type=int, help="node id, 1 to KAFKA_NODES")
+    sub.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
     args = parser.parse_args(argv)
     settings = InfraSettings()
     try:
         if args.command in simple:
             return simple[args.command](settings)
+        if args.command == "broker":
+            return broker(settings, args.action, args.node, args.kill)
         if args.command == "schemas-register":
             return schemas_register(settings, args.schemas_dir)
         return schemas_check(settings, args.schemas_dir)

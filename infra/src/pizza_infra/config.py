@@ -11,6 +11,8 @@ from pizza_common.paths import REPO_ROOT
 
 INFRA_DIR = REPO_ROOT / "infra"
 HOST = "127.0.0.1"
+MAX_KAFKA_NODES = 5
+ZIPKIN_SPAN_KB = 3
 
 
 class InfraSettings(BaseSettings):
@@ -20,6 +22,9 @@ class InfraSettings(BaseSettings):
     registry_version: str = "3.3.3"
     zipkin_version: str = "3.6.1"
 
+    # 1: one broker+controller JVM. 3 (high availability): three such nodes on this
+    # machine, node n listening on kafka_port + 2(n-1) and kafka_controller_port + 2(n-1).
+    kafka_nodes: int = Field(default=1, ge=1, le=MAX_KAFKA_NODES)
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     schema_registry_port: int = 8081
@@ -27,11 +32,16 @@ class InfraSettings(BaseSettings):
     schema_registry_management_port: int = 8091
     zipkin_port: int = 9411  # the trace UI and the spans' endpoint
 
-    kafka_heap: str = "512m"
+    # Per node; None: 512m for a single node, 384m each when several share the machine.
+    kafka_heap: str | None = None
     registry_heap: str = "384m"
-    zipkin_heap: str = "256m"
+    # Zipkin keeps this many spans in memory (about 15 an order); its heap follows from it.
+    zipkin_max_spans: int = Field(default=50_000, ge=1000)
     # How long `up` waits for each server to answer.
     start_timeout_s: float = 120.0
+    # A server that runs but has not answered for this long is taken for hung: `up` kills
+    # it and starts it anew (a server still starting gets start_timeout_s).
+    answer_timeout_s: float = 20.0
 
     var_dir: Path = Field(default=REPO_ROOT / "var", validation_alias="PIZZA_VAR_DIR")
     cache_override: Path | None = Field(default=None, validation_alias="PIZZA_CACHE_DIR")
@@ -65,8 +75,37 @@ class InfraSettings(BaseSettings):
         return f"http://{HOST}:{self.zipkin_port}"
 
     @property
+    def kafka_heap_size(self) -> str:
+        return self.kafka_heap or ("512m" if self.kafka_nodes == 1 else "384m")
+
+    @property
+    def zipkin_heap_mb(self) -> int:
+        """Room for the span limit: a span like this platform's takes ~3 KB of heap in
+        Zipkin's memory store (measured); twice that, for the collector's garbage, plus
+        what Zipkin itself needs. 50,000 spans: 357 MB."""
+        return 64 + -(-self.zipkin_max_spans * ZIPKIN_SPAN_KB * 2 // 1024)
+
+    @property
+    def replication_factor(self) -> int:
+        """Of every topic, the platform's and Kafka's internal ones: one source of truth."""
+        return self.topic_replication_factor or min(self.kafka_nodes, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        # One replica may be down and acks=all writes still succeed.
+        return max(1, self.replication_factor - 1)
+
+    def kafka_node_ports(self, node: int) -> tuple[int, int]:
+        """(broker, controller) port of node 1..kafka_nodes."""
+        step = 2 * (node - 1)
+        return self.kafka_port + step, self.kafka_controller_port + step
+
+    @property
     def bootstrap_servers(self) -> str:
-        return self.kafka_bootstrap_servers or f"{HOST}:{self.kafka_port}"
+        """Every broker: a client still finds the cluster when one of them is down."""
+        return self.kafka_bootstrap_servers or ",".join(
+            f"{HOST}:{self.kafka_node_ports(n)[0]}" for n in range(1, self.kafka_nodes + 1)
+        )
 
     @property
     def registry_base_url(self) -> str:

@@ -1,50 +1,119 @@
-"""A single-node Apache Kafka in KRaft mode (broker and controller in one JVM) on loopback."""
+"""Apache Kafka in KRaft mode on loopback: one node, or a cluster of several on this machine.
+
+Every node runs broker and controller in one JVM (combined mode). Three such nodes are
+the smallest cluster that survives losing one: the two left still form the controller
+quorum (2 of 3 voters) and still hold two in-sync replicas of every partition, which is
+what ``min.insync.replicas=2`` asks of an ``acks=all`` write. Separate controller
+processes would need six JVMs for the same guarantee.
+
+A single node keeps its name (``kafka``: ``var/run/kafka.pid``, ``var/log/kafka.log``,
+``var/data/kafka``); cluster nodes are ``kafka-1`` … ``kafka-n``, each with its own ports,
+data, log and pid file, so the two modes never share data.
+"""
 
 from __future__ import annotations
 
 import base64
+import struct
 import subprocess
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from pizza_infra.config import HOST, INFRA_DIR, InfraError, InfraSettings
+from pizza_infra.config import HOST, INFRA_DIR, MAX_KAFKA_NODES, InfraError, InfraSettings
 from pizza_infra.fetch import kafka_libs
 from pizza_infra.java import find_java
-from pizza_infra.process import ServerProcess, port_open
+from pizza_infra.process import ServerProcess, connect, port_open, stop_all
 
 KAFKA_MIN_JAVA = 17
 
 
-def kafka_process(settings: InfraSettings) -> ServerProcess:
-    return ServerProcess("kafka", settings.run_dir, settings.log_dir)
+@dataclass(frozen=True)
+class KafkaNode:
+    node_id: int
+    broker_port: int
+    controller_port: int
+    process: ServerProcess
+    data_dir: Path
+    config_file: Path
+
+    @property
+    def name(self) -> str:
+        return self.process.name
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.broker_port}"
 
 
-def server_properties(settings: InfraSettings, log_dir: Path) -> str:
-    """Broker config: loopback listeners, single-replica internal topics, instant rebalances."""
-    broker, controller = settings.kafka_port, settings.kafka_controller_port
+def kafka_nodes(settings: InfraSettings) -> list[KafkaNode]:
+    """The nodes of the configured mode (``KAFKA_NODES``), node 1 first."""
+    nodes = []
+    for node_id in range(1, settings.kafka_nodes + 1):
+        name = "kafka" if settings.kafka_nodes == 1 else f"kafka-{node_id}"
+        broker, controller = settings.kafka_node_ports(node_id)
+        nodes.append(
+            KafkaNode(
+                node_id=node_id,
+                broker_port=broker,
+                controller_port=controller,
+                process=ServerProcess(name, settings.run_dir, settings.log_dir),
+                data_dir=settings.data_dir / name,
+                config_file=settings.run_dir / f"{name}-server.properties",
+            )
+        )
+    return nodes
+
+
+def kafka_node(settings: InfraSettings, node_id: int) -> KafkaNode:
+    nodes = kafka_nodes(settings)
+    if not 1 <= node_id <= len(nodes):
+        raise InfraError(f"there is no Kafka node {node_id}; nodes are 1 to {len(nodes)}")
+    return nodes[node_id - 1]
+
+
+def all_kafka_processes(settings: InfraSettings) -> list[ServerProcess]:
+    """The processes of both modes, whichever runs: what ``down`` stops."""
+    single = ServerProcess("kafka", settings.run_dir, settings.log_dir)
+    cluster = [
+        ServerProcess(f"kafka-{n}", settings.run_dir, settings.log_dir)
+        for n in range(1, MAX_KAFKA_NODES + 1)
+    ]
+    return [single, *cluster]
+
+
+def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
+    """A node's config: loopback listeners, replication from the node count, instant
+    rebalances."""
+    replicas, min_isr = settings.replication_factor, settings.min_insync_replicas
+    voters = ",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in kafka_nodes(settings))
     return "\n".join(
         [
             "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@{HOST}:{controller}",
-            f"listeners=PLAINTEXT://{HOST}:{broker},CONTROLLER://{HOST}:{controller}",
-            f"advertised.listeners=PLAINTEXT://{HOST}:{broker}",
+            f"node.id={node.node_id}",
+            f"controller.quorum.voters={voters}",
+            f"listeners=PLAINTEXT://{node.address},CONTROLLER://{HOST}:{node.controller_port}",
+            f"advertised.listeners=PLAINTEXT://{node.address}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"log.dirs={log_dir}",
+            f"log.dirs={node.data_dir}",
             # Topics are created deliberately from infra/topics.toml, never by accident.
             "auto.create.topics.enable=false",
             "num.partitions=1",
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            # One local node: let a consumer group form at once instead of after 3 s.
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={min_isr}",
+            # Kafka's own topics (group offsets, transactions) replicated like ours.
+            f"offsets.topic.replication.factor={replicas}",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={min_isr}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
+            # A consumer group forms at once instead of after 3 s: one machine, few members.
             "group.initial.rebalance.delay.ms=0",
             "",
         ]
@@ -59,61 +128,172 @@ def _cluster_id() -> str:
             return text
 
 
-def kafka_answers(settings: InfraSettings) -> bool:
-    if not port_open(settings.kafka_port):
+def _existing_cluster_id(nodes: list[KafkaNode]) -> str | None:
+    """The id a node was formatted with: a node formatted anew must join the same cluster."""
+    for node in nodes:
+        meta = node.data_dir / "meta.properties"
+        if meta.exists():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.partition("=")[2].strip()
+    return None
+
+
+def node_answers(node: KafkaNode, timeout_s: float = 2.0) -> bool:
+    """The node's own broker answers an ApiVersions request.
+
+    Asked over a plain socket: a Kafka client would send its request to whichever broker
+    it likes. A broker accepts requests only once it has started and caught up with the
+    cluster; a stopped or hung JVM still accepts connections but answers nothing.
+    """
+    correlation_id = node.node_id
+    client = b"pizza-infra"
+    body = struct.pack(">hhih", 18, 0, correlation_id, len(client)) + client  # ApiVersions v0
+    sock = connect(node.broker_port, timeout_s)
+    if sock is None:
         return False
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     try:
-        metadata = admin.list_topics(timeout=2)
+        with sock:
+            sock.sendall(struct.pack(">i", len(body)) + body)
+            answer = sock.recv(10)  # size, correlation id, error code
+    except OSError:
+        return False
+    if len(answer) < 10:
+        return False
+    _size, answered_id, error = struct.unpack(">iih", answer[:10])
+    return bool(answered_id == correlation_id and error == 0)
+
+
+def cluster_answers(settings: InfraSettings, timeout_s: float = 2.0) -> bool:
+    """Kafka is usable: the cluster's metadata lists every node (a remote one: a broker)."""
+    # log_level 0: refused connections to a node still starting are expected here.
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    try:
+        brokers = admin.list_topics(timeout=timeout_s).brokers
     except KafkaException:  # not ready yet
         return False
-    return bool(metadata.brokers)
+    if settings.kafka_bootstrap_servers:
+        return bool(brokers)
+    return {n.node_id for n in kafka_nodes(settings)} <= set(brokers)
 
 
-def start_kafka(settings: InfraSettings) -> str:
-    """Start the broker unless it runs; format its storage the first time. Returns what it did."""
-    process = kafka_process(settings)
-    if process.pid() is not None:
-        process.wait_ready(lambda: kafka_answers(settings), settings.start_timeout_s)
-        return f"Kafka already running on {settings.bootstrap_servers}"
-    for port in (settings.kafka_port, settings.kafka_controller_port):
-        if port_open(port):
-            raise InfraError(
-                f"port {port} is taken by another process; stop it or set KAFKA_PORT and "
-                "KAFKA_CONTROLLER_PORT"
-            )
+def _java_and_classpath(settings: InfraSettings) -> tuple[Path, str]:
     libs = kafka_libs(settings)
     java = find_java(KAFKA_MIN_JAVA, f"Apache Kafka {settings.kafka_version}")
-    log_dir = settings.data_dir / "kafka"
-    config = settings.run_dir / "kafka-server.properties"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(server_properties(settings, log_dir))
-    classpath = f"{libs}/*"
-    if not (log_dir / "meta.properties").exists():
-        log_dir.mkdir(parents=True, exist_ok=True)
+    return java, f"{libs}/*"
+
+
+def _launch(settings: InfraSettings, node: KafkaNode, java: Path, classpath: str) -> None:
+    """Write the node's config, format its storage the first time, start its JVM."""
+    for port in (node.broker_port, node.controller_port):
+        if port_open(port):
+            raise InfraError(
+                f"port {port} (Kafka node {node.node_id}) is taken by another process; stop it "
+                "or set KAFKA_PORT and KAFKA_CONTROLLER_PORT"
+            )
+    node.config_file.parent.mkdir(parents=True, exist_ok=True)
+    node.config_file.write_text(server_properties(settings, node))
+    if not (node.data_dir / "meta.properties").exists():
+        node.data_dir.mkdir(parents=True, exist_ok=True)
+        cluster_id = _existing_cluster_id(kafka_nodes(settings)) or _cluster_id()
         formatted = subprocess.run(
             [str(java), "-cp", classpath, "kafka.tools.StorageTool", "format",
-             "-t", _cluster_id(), "-c", str(config)],
+             "-t", cluster_id, "-c", str(node.config_file)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if formatted.returncode != 0:
             raise InfraError(f"formatting Kafka's storage failed:\n{formatted.stderr.strip()}")
-    process.start(
+    heap = settings.kafka_heap_size
+    node.process.start(
         [
             str(java),
-            f"-Xmx{settings.kafka_heap}",
-            f"-Xms{settings.kafka_heap}",
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
             "-XX:+UseG1GC",
+            # Out of heap is no state to limp on in: exit, and `up` starts it again.
+            "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={INFRA_DIR / 'kafka' / 'log4j2.properties'}",
-            process.marker,
+            node.process.marker,
             "-cp",
             classpath,
             "kafka.Kafka",
-            str(config),
+            str(node.config_file),
         ],
         env={},
         cwd=settings.var_dir,
     )
-    process.wait_ready(lambda: kafka_answers(settings), settings.start_timeout_s)
-    return f"Kafka {settings.kafka_version} started on {settings.bootstrap_servers}"
+
+
+def _wait_answering(settings: InfraSettings, nodes: list[KafkaNode], timeout_s: float) -> None:
+    """Until each of ``nodes`` answers and the cluster's metadata lists them all.
+
+    The cluster is asked only once every node answers: a Kafka client keeps connecting to
+    every bootstrap address, also to ports not listening yet (see ``connect``).
+    """
+    deadline = time.monotonic() + timeout_s
+    for node in nodes:
+        left = max(1.0, deadline - time.monotonic())
+        node.process.wait_ready(lambda node=node: node_answers(node), left)  # type: ignore[misc]
+    left = max(1.0, deadline - time.monotonic())
+    nodes[0].process.wait_ready(lambda: cluster_answers(settings), left)
+
+
+def start_kafka(settings: InfraSettings) -> str:
+    """Start every node that does not run (replacing hung ones); format storage the first
+    time. Returns what it did."""
+    nodes = kafka_nodes(settings)
+    running = [n for n in nodes if n.process.pid() is not None]
+    missing = [n for n in nodes if n not in running]
+    java_cp = _java_and_classpath(settings) if missing else None
+    if java_cp is not None:
+        for node in missing:  # all at once: a node answers only once a quorum of them runs
+            _launch(settings, node, *java_cp)
+    replaced = []
+    for node in running:
+        # A node that runs but does not answer within its bound is hung: replace it.
+        outcome = node.process.settle(
+            lambda node=node: node_answers(node),  # type: ignore[misc]
+            start_timeout_s=settings.start_timeout_s,
+            # Nodes just started may be needed for the quorum: give them their time.
+            answer_timeout_s=settings.start_timeout_s if missing else settings.answer_timeout_s,
+        )
+        if outcome == "hung":
+            java_cp = java_cp or _java_and_classpath(settings)
+            _launch(settings, node, *java_cp)
+            replaced.append(node)
+    _wait_answering(settings, nodes, settings.start_timeout_s)
+    what = f"Kafka {settings.kafka_version}"
+    where = settings.bootstrap_servers
+    if not missing and not replaced:
+        return f"Kafka already running on {where}"
+    if replaced:
+        names = ", ".join(n.name for n in replaced)
+        return f"{what} on {where}: replaced {names}, which ran but did not answer"
+    if running:
+        return f"{what} on {where}: started {', '.join(n.name for n in missing)}"
+    return f"{what} started on {where}"
+
+
+def stop_kafka(settings: InfraSettings) -> list[str]:
+    """Stop every node of either mode, all at once (one by one, the last of a cluster
+    waits for a quorum that is gone). Returns the names of those that ran."""
+    return stop_all(all_kafka_processes(settings))
+
+
+def stop_broker(settings: InfraSettings, node_id: int, *, kill: bool = False) -> bool:
+    """Stop one node: SIGTERM (controlled shutdown), or SIGKILL with ``kill``. False if it
+    was not running. The others go on: with 3 nodes, 2 keep the quorum and the ISR."""
+    process = kafka_node(settings, node_id).process
+    return process.kill() if kill else process.stop()
+
+
+def start_broker(settings: InfraSettings, node_id: int, *, wait: bool = True) -> bool:
+    """Start one node again (and wait until it answers). False if it was running."""
+    node = kafka_node(settings, node_id)
+    if node.process.pid() is not None:
+        return False
+    _launch(settings, node, *_java_and_classpath(settings))
+    if wait:
+        _wait_answering(settings, [node], settings.start_timeout_s)
+    return True

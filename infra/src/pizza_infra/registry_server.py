@@ -30,8 +30,12 @@ def registry_answers(settings: InfraSettings) -> bool:
 
 def start_registry(settings: InfraSettings) -> str:
     process = registry_process(settings)
-    if process.pid() is not None:
-        process.wait_ready(lambda: registry_answers(settings), settings.start_timeout_s)
+    settled = process.settle(
+        lambda: registry_answers(settings),
+        start_timeout_s=settings.start_timeout_s,
+        answer_timeout_s=settings.answer_timeout_s,
+    )
+    if settled == "answers":
         return f"schema registry already running on {settings.schema_registry_url}"
     for port in (settings.schema_registry_port, settings.schema_registry_management_port):
         if port_open(port):
@@ -44,7 +48,14 @@ def start_registry(settings: InfraSettings) -> str:
     database = settings.data_dir / "registry" / "registry"
     database.parent.mkdir(parents=True, exist_ok=True)
     process.start(
-        [str(java), f"-Xmx{settings.registry_heap}", process.marker, "-jar", "quarkus-run.jar"],
+        [
+            str(java),
+            f"-Xmx{settings.registry_heap}",
+            "-XX:+ExitOnOutOfMemoryError",  # exit rather than hang; `up` starts it again
+            process.marker,
+            "-jar",
+            "quarkus-run.jar",
+        ],
         env={
             "QUARKUS_HTTP_HOST": HOST,
             "QUARKUS_HTTP_PORT": str(settings.schema_registry_port),
@@ -59,6 +70,5 @@ def start_registry(settings: InfraSettings) -> str:
         cwd=app,
     )
     process.wait_ready(lambda: registry_answers(settings), settings.start_timeout_s)
-    return (
-        f"Apicurio Registry {settings.registry_version} started on {settings.schema_registry_url}"
-    )
+    done = "replaced a hung registry" if settled == "hung" else "started"
+    return f"Apicurio Registry {settings.registry_version} {done} on {settings.schema_registry_url}"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -16,6 +16,7 @@ from confluent_kafka.admin import (
     NewTopic,
     OffsetSpec,
     ResourceType,
+    TopicMetadata,
 )
 
 from pizza_infra.config import INFRA_DIR, InfraError, InfraSettings
@@ -28,12 +29,17 @@ class TopicSpec:
     name: str
     partitions: int
     replication_factor: int
+    min_insync_replicas: int
     retention_ms: int
     cleanup_policy: str
 
     @property
     def config(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+        return {
+            "retention.ms": str(self.retention_ms),
+            "cleanup.policy": self.cleanup_policy,
+            "min.insync.replicas": str(self.min_insync_replicas),
+        }
 
 
 def load_topics(settings: InfraSettings, path: Path = TOPICS_FILE) -> list[TopicSpec]:
@@ -43,9 +49,8 @@ def load_topics(settings: InfraSettings, path: Path = TOPICS_FILE) -> list[Topic
             TopicSpec(
                 name=entry["name"],
                 partitions=int(entry["partitions"]),
-                replication_factor=int(
-                    settings.topic_replication_factor or entry["replication_factor"]
-                ),
+                replication_factor=settings.replication_factor,
+                min_insync_replicas=settings.min_insync_replicas,
                 retention_ms=int(entry["retention_ms"]),
                 cleanup_policy=str(entry["cleanup_policy"]),
             )
@@ -97,7 +102,7 @@ def apply_topics(settings: InfraSettings, specs: list[TopicSpec]) -> list[str]:
             spec.name,
             incremental_configs=[
                 ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
-                for key, value in spec.config.items()
+                for key, value in _fitting(spec, existing[spec.name], changes).config.items()
             ],
         )
         for spec in specs
@@ -109,16 +114,30 @@ def apply_topics(settings: InfraSettings, specs: list[TopicSpec]) -> list[str]:
     return changes
 
 
+def _fitting(spec: TopicSpec, topic: TopicMetadata, changes: list[str]) -> TopicSpec:
+    """The spec an existing topic can take: its replication factor stays what it is (changing
+    it means moving data), and min.insync.replicas must not exceed it or writes stop."""
+    replicas = min((len(p.replicas) for p in topic.partitions.values()), default=0)
+    if replicas >= spec.replication_factor:
+        return spec
+    changes.append(
+        f"kept {spec.name} at replication factor {replicas} (created so; wanted "
+        f"{spec.replication_factor})"
+    )
+    return replace(spec, min_insync_replicas=min(spec.min_insync_replicas, max(1, replicas)))
+
+
 @dataclass(frozen=True)
 class TopicState:
     name: str
     partitions: int
     replication_factor: int
-    end_offsets: tuple[int, ...]
+    in_sync: int  # the fewest in-sync replicas of any partition: below replicas, one lags
+    end_offsets: tuple[int | None, ...]  # None: no leader to ask right now (a broker is down)
 
     @property
     def records(self) -> int:
-        return sum(self.end_offsets)
+        return sum(offset or 0 for offset in self.end_offsets)
 
 
 def describe_topics(settings: InfraSettings, names: list[str]) -> list[TopicState]:
@@ -131,16 +150,26 @@ def describe_topics(settings: InfraSettings, names: list[str]) -> list[TopicStat
         for name in present
         for p in metadata[name].partitions
     }
-    ends: dict[tuple[str, int], int] = {}
+    ends: dict[tuple[str, int], int | None] = {}
     if requests:
         for tp, future in admin.list_offsets(requests).items():
-            ends[(tp.topic, tp.partition)] = future.result().offset
+            try:
+                offset = future.result().offset
+            except KafkaException:
+                offset = -1
+            ends[(tp.topic, tp.partition)] = offset if offset >= 0 else None
     states = []
     for name in present:
         partitions = sorted(metadata[name].partitions)
-        replicas = len(metadata[name].partitions[partitions[0]].replicas) if partitions else 0
+        infos = [metadata[name].partitions[p] for p in partitions]
         states.append(
-            TopicState(name, len(partitions), replicas, tuple(ends[(name, p)] for p in partitions))
+            TopicState(
+                name,
+                len(partitions),
+                max((len(info.replicas) for info in infos), default=0),
+                min((len(info.isrs) for info in infos), default=0),
+                tuple(ends[(name, p)] for p in partitions),
+            )
         )
     missing = sorted(set(names) - set(present))
     if missing:

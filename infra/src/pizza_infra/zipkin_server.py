@@ -1,7 +1,7 @@
 """Zipkin on loopback: the trace UI and the endpoint the services export spans to.
 
-Spans are kept in memory (the newest ones, bounded): a trace UI for the running platform,
-not an archive.
+Spans are kept in memory (the newest ``ZIPKIN_MAX_SPANS``), with a heap sized for that
+many: a trace UI for the running platform, not an archive.
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ def zipkin_answers(settings: InfraSettings) -> bool:
 
 def start_zipkin(settings: InfraSettings) -> str:
     process = zipkin_process(settings)
-    if process.pid() is not None:
-        process.wait_ready(lambda: zipkin_answers(settings), settings.start_timeout_s)
+    settled = process.settle(
+        lambda: zipkin_answers(settings),
+        start_timeout_s=settings.start_timeout_s,
+        answer_timeout_s=settings.answer_timeout_s,
+    )
+    if settled == "answers":
         return f"Zipkin already running on {settings.zipkin_url}"
     if port_open(settings.zipkin_port):
         raise InfraError(
@@ -40,7 +44,9 @@ def start_zipkin(settings: InfraSettings) -> str:
     process.start(
         [
             str(java),
-            f"-Xmx{settings.zipkin_heap}",
+            f"-Xmx{settings.zipkin_heap_mb}m",
+            # Out of heap it would hang, half alive: exit instead, and `up` starts it again.
+            "-XX:+ExitOnOutOfMemoryError",
             process.marker,
             "-jar",
             str(jar),
@@ -48,8 +54,9 @@ def start_zipkin(settings: InfraSettings) -> str:
             f"--armeria.ports[0].ip={HOST}",
             "--armeria.ports[0].protocols=http",
         ],
-        env={"MEM_MAX_SPANS": "200000"},
+        env={"MEM_MAX_SPANS": str(settings.zipkin_max_spans)},
         cwd=settings.var_dir,
     )
     process.wait_ready(lambda: zipkin_answers(settings), settings.start_timeout_s)
-    return f"Zipkin {settings.zipkin_version} started on {settings.zipkin_url}"
+    done = "replaced a hung Zipkin" if settled == "hung" else "started"
+    return f"Zipkin {settings.zipkin_version} {done} on {settings.zipkin_url}"
