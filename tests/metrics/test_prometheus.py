@@ -37,7 +37,8 @@ def platform() -> PlatformSettings:
     ports = {name: free_port() for name in ("order", "payment", "delivery", "kitchen", "monitor")}
     return PlatformSettings(
         order_port=ports["order"],
-        payment_port=ports["payment"],
+        payment_instance_port=ports["payment"],  # one instance, scraped on its own port
+        payments=1,
         delivery_port=ports["delivery"],
         kitchen_port=ports["kitchen"],
         monitor_port=ports["monitor"],
@@ -57,8 +58,8 @@ def scraped(
     started = [
         ServiceProcess(
             "payment_svc",
-            platform.payment_port,
-            {**env, "PAYMENT_PORT": str(platform.payment_port)},
+            platform.port("payment", 1),
+            {**env, "PAYMENT_PORT": str(platform.port("payment", 1))},
             tmp_path / "payment.log",
         ).start(timeout_s=60),
         ServiceProcess(
@@ -93,7 +94,7 @@ def targets(platform: PlatformSettings) -> dict[str, str]:
 def test_prometheus_scrapes_the_platform_and_follows_the_kitchens(
     platform: PlatformSettings, scraped: InfraSettings
 ) -> None:
-    expected = {"order_svc", "payment_svc", "delivery_svc", "kitchen-1", "lag-exporter"}
+    expected = {"order_svc", "payment-1", "delivery_svc", "kitchen-1", "lag-exporter"}
     found = _wait(
         "every target scraped once",
         lambda: (
@@ -105,7 +106,7 @@ def test_prometheus_scrapes_the_platform_and_follows_the_kitchens(
     # Only payment and the exporter run here: the others must show as down, not vanish.
     assert found == {
         "order_svc": "down",
-        "payment_svc": "up",
+        "payment-1": "up",
         "delivery_svc": "down",
         "kitchen-1": "down",
         "lag-exporter": "up",

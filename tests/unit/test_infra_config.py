@@ -9,7 +9,7 @@ import pytest
 from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.java import find_java
-from pizza_infra.kafka_server import server_properties
+from pizza_infra.kafka_server import kafka_nodes, server_properties
 from pizza_infra.platform import circus_ini
 from pizza_infra.services import PlatformSettings
 from pizza_infra.topics import load_topics
@@ -22,7 +22,14 @@ def test_event_topics_have_six_partitions_and_dead_letter_topics() -> None:
         assert dead_letter_topic(topic) in specs
 
 
-def test_replication_factor_can_be_overridden_for_a_cluster() -> None:
+def test_replication_follows_the_number_of_kafka_nodes() -> None:
+    single = load_topics(InfraSettings(kafka_nodes=1))
+    assert {(s.replication_factor, s.config["min.insync.replicas"]) for s in single} == {(1, "1")}
+    cluster = load_topics(InfraSettings(kafka_nodes=3))
+    assert {(s.replication_factor, s.config["min.insync.replicas"]) for s in cluster} == {(3, "2")}
+
+
+def test_replication_factor_can_be_overridden_for_a_cluster_elsewhere() -> None:
     specs = load_topics(InfraSettings(topic_replication_factor=3))
     assert {spec.replication_factor for spec in specs} == {3}
 
@@ -39,11 +46,46 @@ def test_a_missing_java_is_one_clear_sentence() -> None:
         find_java(999, "A future server")
 
 
+def _properties(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
 def test_broker_listens_on_loopback_only() -> None:
-    props = server_properties(InfraSettings(kafka_port=1234), Path("/data"))
-    listeners = next(line for line in props.splitlines() if line.startswith("listeners="))
-    assert listeners == "listeners=PLAINTEXT://127.0.0.1:1234,CONTROLLER://127.0.0.1:9093"
-    assert "auto.create.topics.enable=false" in props
+    settings = InfraSettings(kafka_port=1234)
+    [node] = kafka_nodes(settings)
+    props = _properties(server_properties(settings, node))
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1234,CONTROLLER://127.0.0.1:9093"
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["offsets.topic.replication.factor"] == "1"
+    assert node.process.pid_file.name == "kafka.pid"  # the single node keeps its old names
+
+
+def test_three_nodes_form_one_quorum_with_their_own_ports_and_files() -> None:
+    settings = InfraSettings(kafka_nodes=3, kafka_port=1000, kafka_controller_port=1001)
+    nodes = kafka_nodes(settings)
+    assert [(n.broker_port, n.controller_port) for n in nodes] == [
+        (1000, 1001),
+        (1002, 1003),
+        (1004, 1005),
+    ]
+    assert len({n.data_dir for n in nodes} | {n.process.pid_file for n in nodes}) == 6
+    assert len({n.process.log_file for n in nodes}) == 3
+    assert settings.bootstrap_servers == "127.0.0.1:1000,127.0.0.1:1002,127.0.0.1:1004"
+    props = _properties(server_properties(settings, nodes[1]))
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == (
+        "1@127.0.0.1:1001,2@127.0.0.1:1003,3@127.0.0.1:1005"
+    )
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1002,CONTROLLER://127.0.0.1:1003"
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "share.coordinator.state.topic.replication.factor",
+    ):
+        assert props[key] == "3", key
+    for key in ("min.insync.replicas", "transaction.state.log.min.isr"):
+        assert props[key] == "2", key
 
 
 def test_order_svc_is_pointed_at_the_payment_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,3 +95,29 @@ def test_order_svc_is_pointed_at_the_payment_port_in_use(monkeypatch: pytest.Mon
     assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
     assert "numprocesses = 2" in ini.split("[watcher:kitchen]")[1].split("[")[0]
     assert "$(circus.wid)" in ini
+
+
+def test_payment_instances_share_one_socket_that_lives_with_the_watcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ORDER_PAYMENT_URL", raising=False)
+    platform = PlatformSettings(payment_port=28002, payment_instance_port=28021, payments=3)
+    ini = circus_ini(platform, InfraSettings())
+    socket = ini.split("[socket:payment]")[1].split("[")[0]
+    assert "host = 127.0.0.1" in socket
+    assert "port = 28002" in socket
+    watcher = ini.split("[watcher:payment]")[1].split("\n[")[0]
+    assert "--fd $(circus.sockets.payment)" in watcher
+    assert "numprocesses = 3" in watcher
+    assert "use_sockets = True" in watcher
+    assert "hooks.after_stop = pizza_infra.circus_hooks.close" in watcher
+    assert [platform.port("payment", n) for n in (1, 2)] == [28021, 28022]
+    order_env = ini.split("[env:order]")[1].split("[")[0]
+    assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
+
+
+def test_services_are_given_every_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    ini = circus_ini(PlatformSettings(), InfraSettings(kafka_nodes=3, kafka_port=1000))
+    delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
+    assert "KAFKA_BOOTSTRAP_SERVERS = 127.0.0.1:1000,127.0.0.1:1002,127.0.0.1:1004" in delivery_env

@@ -43,6 +43,8 @@ def up(args: argparse.Namespace) -> int:
     _print_processes(processes)
     print()
     print(f"kafka              {infra.bootstrap_servers}")
+    payments = len(platform.pids("payment"))
+    print(f"payment API        {platform.settings.url('payment')}  ({payments} instances)")
     print(f"schema registry    {infra.schema_registry_url}")
     print(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
     print(f"consumer lag       {platform.settings.url('monitor')}/metrics")
@@ -66,16 +68,25 @@ def down(args: argparse.Namespace) -> int:
 
 def ps(args: argparse.Namespace) -> int:
     platform = _platform()
+    infra = infra_cli.infra_processes(platform.infra)
     if not platform.running():
+        _print_processes([], infra)
         print("services are not running (just up)")
         return 1
     processes = platform.processes()
-    _print_processes(processes)
-    return 0 if processes and all(p.healthy for p in processes) else 1
+    _print_processes(processes, infra)
+    healthy = all(p.healthy for p in processes) and all(p.answers for p in infra)
+    return 0 if processes and healthy else 1
 
 
-def _print_processes(processes: list[ProcessInfo]) -> None:
+def _print_processes(
+    processes: list[ProcessInfo], infra: list[infra_cli.InfraProcess] | None = None
+) -> None:
     print(f"{'service':<10} {'instance':<12} {'pid':>7} {'port':>6}  health   url")
+    for i in infra or []:
+        service = i.name.partition("-")[0]  # kafka-2 is an instance of kafka
+        health = "healthy" if i.answers else "DOWN"
+        print(f"{service:<10} {i.name:<12} {i.pid or '-':>7} {i.port:>6}  {health:<8} {i.address}")
     for p in processes:
         url = f"http://127.0.0.1:{p.port}" if p.port else "-"
         health = "healthy" if p.healthy else "DOWN"

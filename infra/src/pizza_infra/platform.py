@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,17 @@ from circus.exc import CallError
 
 from pizza_common.paths import REPO_ROOT
 from pizza_infra import prometheus
-from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.config import HOST, InfraError, InfraSettings
 from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings, Service
 
 GRACEFUL_TIMEOUT_S = 30  # a kitchen may be in the middle of cooking
 
 
-def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
+def circus_ini(
+    platform: PlatformSettings, infra: InfraSettings, services: Sequence[str] = START_ORDER
+) -> str:
+    """The process manager's config: a watcher for each of ``services`` (default: all, and
+    Prometheus when installed)."""
     python = sys.executable
     lines = [
         "[circus]",
@@ -38,19 +43,24 @@ def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
         "check_delay = 5",
         "",
     ]
-    for name in START_ORDER:
+    for name in services:
         service = SERVICES[name]
+        command = f"{python} -m {service.module}"
         if service.scalable:
             command = f"{python} -m pizza_infra.launch {name} --wid $(circus.wid)"
-            count = platform.kitchens
-        else:
-            command = f"{python} -m {service.module}"
-            count = 1
+        if service.shared_socket:
+            command += f" --fd $(circus.sockets.{name})"
+            lines += [
+                f"[socket:{name}]",
+                f"host = {HOST}",
+                f"port = {platform.service_port(name)}",
+                "",
+            ]
         log = infra.log_dir / f"{name}.log"
         lines += [
             f"[watcher:{name}]",
             f"cmd = {command}",
-            f"numprocesses = {count}",
+            f"numprocesses = {platform.instances(name)}",
             f"working_dir = {REPO_ROOT}",
             "copy_env = True",
             "stop_signal = SIGTERM",
@@ -62,19 +72,34 @@ def circus_ini(platform: PlatformSettings, infra: InfraSettings) -> str:
             f"stdout_stream.filename = {log}",
             "stderr_stream.class = FileStream",
             f"stderr_stream.filename = {log}",
+            *_socket_lines(service),
             "",
         ]
         wiring = _wiring(name, platform, infra)
         if wiring:
             lines += [f"[env:{name}]", *(f"{k} = {v}" for k, v in wiring.items()), ""]
-    lines += prometheus.watcher_lines(platform, infra)
+    if tuple(services) == START_ORDER:
+        lines += prometheus.watcher_lines(platform, infra)
     return "\n".join(lines)
 
 
+def _socket_lines(service: Service) -> list[str]:
+    """The instances inherit the shared socket; it exists only while the watcher runs."""
+    if not service.shared_socket:
+        return []
+    return [
+        "use_sockets = True",
+        "hooks.before_start = pizza_infra.circus_hooks.listen",
+        "hooks.after_stop = pizza_infra.circus_hooks.close",
+    ]
+
+
 def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict[str, str]:
-    """How the services find each other and the trace UI, from the ports in use (unless
-    set explicitly in the environment)."""
+    """How the services find each other, Kafka and the trace UI, from the ports in use
+    (unless set explicitly in the environment)."""
     wiring = {
+        # Every broker: a service starting while one of them is down still finds the rest.
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
         "OTEL_TRACES_EXPORTER": "zipkin",
         "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{infra.zipkin_url}/api/v2/spans",
         **({"ORDER_PAYMENT_URL": platform.url("payment")} if name == "order" else {}),
@@ -120,14 +145,15 @@ class Platform:
             return False
         return True
 
-    def start_manager(self) -> None:
-        """Start circusd in the background with every watcher (idempotent)."""
+    def start_manager(self, services: Sequence[str] = START_ORDER) -> None:
+        """Start circusd in the background with a watcher for each of ``services`` (default:
+        all; idempotent)."""
         if self.running():
             return
         self.infra.run_dir.mkdir(parents=True, exist_ok=True)
         self.infra.log_dir.mkdir(parents=True, exist_ok=True)
         ini = self.infra.run_dir / "circus.ini"
-        ini.write_text(circus_ini(self.settings, self.infra))
+        ini.write_text(circus_ini(self.settings, self.infra, services))
         subprocess.run(
             [
                 str(Path(sys.executable).with_name("circusd")),
@@ -186,9 +212,12 @@ class Platform:
     def scale(self, name: str, count: int) -> int:
         service = _service(name)
         if not service.scalable:
-            raise InfraError(f"{name} runs as one instance; only kitchen scales")
-        if not 0 <= count <= 6:
+            raise InfraError(f"{name} runs as one instance; only kitchen and payment scale")
+        if name == "kitchen" and not 0 <= count <= 6:
             raise InfraError("kitchen scales from 0 to 6 instances (order.placed has 6 partitions)")
+        if name == "payment" and not 1 <= count <= 6:
+            # 0 would leave the shared socket listening with nobody behind it: just stop payment.
+            raise InfraError("payment scales from 1 to 6 instances (to stop it: just stop payment)")
         current = len(self.pids(name))
         if count == current:
             return count
@@ -204,7 +233,7 @@ class Platform:
     def watchers(self) -> list[str]:
         """The platform's processes in start order, and Prometheus if it runs with them."""
         listed = self._call("list").get("watchers", [])
-        return [*START_ORDER, *([prometheus.WATCHER] if prometheus.WATCHER in listed else [])]
+        return [name for name in (*START_ORDER, prometheus.WATCHER) if name in listed]
 
     def pids(self, name: str) -> list[int]:
         pids: list[int] = self._call("list", name=name, pids=True).get("pids", [])

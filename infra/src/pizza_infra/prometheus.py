@@ -47,7 +47,7 @@ def targets(platform: PlatformSettings, kitchens: int) -> list[dict[str, object]
     groups: list[dict[str, object]] = []
     for name in START_ORDER:
         service = SERVICES[name]
-        count = kitchens if service.scalable else 1
+        count = kitchens if name == "kitchen" else platform.instances(name)
         for n in range(1, count + 1):
             instance = f"{name}-{n}" if service.scalable else service.instance or service.module
             groups.append(

@@ -1,5 +1,11 @@
 """The platform's processes: the four services and the lag exporter (``monitor``); which
-module, which port, how many."""
+module, which port, how many.
+
+Kitchen instances each listen on a port of their own (8011, 8012, …). Payment instances
+(``PAYMENTS``, default 2) share one address, the payment port: circus holds that listening
+socket and every instance inherits it, so whichever instance is alive takes the next
+connection; each also has a port of its own (8021, 8022, …) for its health and metrics.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pizza_infra.config import HOST
+from pizza_infra.config import HOST, InfraSettings
 
 
 @dataclass(frozen=True)
@@ -16,14 +22,15 @@ class Service:
     name: str  # as used on the command line: order, payment, kitchen, delivery, monitor
     module: str  # python -m <module>
     env_prefix: str  # the service's own settings prefix, e.g. ORDER_
-    scalable: bool = False  # kitchen: several instances, one port each
+    scalable: bool = False  # several instances, each with its own port and id
+    shared_socket: bool = False  # payment: the instances also share one listening socket
     instance: str | None = None  # its instance id, when not the module's name
 
 
 SERVICES: dict[str, Service] = {
     service.name: service
     for service in (
-        Service("payment", "payment_svc", "PAYMENT_"),
+        Service("payment", "payment_svc", "PAYMENT_", scalable=True, shared_socket=True),
         Service("order", "order_svc", "ORDER_"),
         Service("kitchen", "kitchen_svc", "KITCHEN_", scalable=True),
         Service("delivery", "delivery_svc", "DELIVERY_"),
@@ -40,21 +47,38 @@ class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     order_port: int = 8001
-    payment_port: int = 8002
+    payment_port: int = 8002  # the one address of all payment instances
     delivery_port: int = 8004
     # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
     kitchen_port: int = 8011
     kitchens: int = Field(default=1, ge=0, le=6)  # 6 partitions: a 7th would idle
+    # Payment instance n has its own port payment_instance_port + n - 1 (8021, 8022, ...).
+    payment_instance_port: int = 8021
+    payments: int = Field(default=2, ge=1, le=6)  # two: one may die and no order is lost
     monitor_port: int = Field(default=8090, validation_alias="LAG_EXPORTER_PORT")
     prometheus_port: int = 9090
     circus_port: int = 5555
     start_timeout_s: float = 60.0
 
     def port(self, service: str, instance: int = 1) -> int:
-        base: int = getattr(self, f"{service}_port")
+        """Where the service answers; for a scalable one, where its ``instance`` does."""
+        field = "payment_instance_port" if service == "payment" else f"{service}_port"
+        base: int = getattr(self, field)
         return base + instance - 1
 
-    def url(self, service: str, instance: int = 1) -> str:
+    def service_port(self, service: str) -> int:
+        """The service's one address: for payment the port its instances share."""
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+    def instances(self, service: str) -> int:
+        """How many instances ``up`` starts."""
+        return {"kitchen": self.kitchens, "payment": self.payments}.get(service, 1)
+
+    def url(self, service: str, instance: int | None = None) -> str:
+        """The service's address (payment: the shared one), or one instance's."""
+        if instance is None:
+            return f"http://{HOST}:{self.service_port(service)}"
         return f"http://{HOST}:{self.port(service, instance)}"
 
     @property
@@ -73,6 +97,7 @@ DEFAULT_PORTS = {
     "SCHEMA_REGISTRY_MANAGEMENT_PORT": 8091,
     "ORDER_PORT": 8001,
     "PAYMENT_PORT": 8002,
+    "PAYMENT_INSTANCE_PORT": 8021,
     "DELIVERY_PORT": 8004,
     "KITCHEN_PORT": 8011,
     "CIRCUS_PORT": 5555,
@@ -82,16 +107,25 @@ DEFAULT_PORTS = {
 }
 
 
-def shifted_platform_env(offset: int, var_dir: str, cache_dir: str) -> dict[str, str]:
+def shifted_platform_env(
+    offset: int, var_dir: str, cache_dir: str, kafka_nodes: int = 1
+) -> dict[str, str]:
     """Environment for a second, separate platform: every port + ``offset``, own data.
 
     The end-to-end tests and the benchmark run the whole platform this way, beside (and
     never touching) one a person may have running on the default ports.
     """
     env = {name: str(port + offset) for name, port in DEFAULT_PORTS.items()}
+    kafka = InfraSettings(
+        kafka_nodes=kafka_nodes,
+        kafka_port=int(env["KAFKA_PORT"]),
+        kafka_controller_port=int(env["KAFKA_CONTROLLER_PORT"]),
+        kafka_bootstrap_servers=None,
+    )
     return {
         **env,
-        "KAFKA_BOOTSTRAP_SERVERS": f"{HOST}:{env['KAFKA_PORT']}",
+        "KAFKA_NODES": str(kafka_nodes),
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "SCHEMA_REGISTRY_URL": f"http://{HOST}:{env['SCHEMA_REGISTRY_PORT']}/apis/ccompat/v7",
         "PIZZA_VAR_DIR": var_dir,
         "PIZZA_CACHE_DIR": cache_dir,
