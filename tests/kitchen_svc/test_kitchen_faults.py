@@ -18,7 +18,7 @@ from pizza_common.events import ORDER_PLACED, dead_letter_topic
 from pizza_common.schemas import load_schema_text
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_server import kafka_process, start_kafka
+from pizza_infra.kafka_server import start_kafka, stop_kafka
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until
 from tests.kitchen_svc.helpers import (
@@ -130,8 +130,7 @@ def test_after_a_broker_restart_the_kitchen_is_not_ready_then_cooks_again(
     feed.place([warm_up])
     ready_records(kafka_settings, {warm_up.order_id})  # a transaction went through
 
-    broker = kafka_process(infra)
-    assert broker.stop()
+    assert stop_kafka(infra)
     try:
         for service in (kitchen, delivery):
             body = wait_until(partial(_not_ready_because, service), 60, "readiness to fail")
