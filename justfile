@@ -58,6 +58,10 @@ demo-delivery-offline:
 bench *ARGS:
     {{run}} pizza-bench {{ARGS}}
 
+# Chaos soak on a separate platform: orders under random faults, then every invariant checked.
+chaos *ARGS:
+    {{run}} python -m pizza_infra.chaos {{ARGS}}
+
 # Consumer lag per group and partition (the platform's lag monitoring).
 lag *ARGS:
     {{run}} pizza-ctl lag {{ARGS}}
