@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.order_svc.conftest import example_order
+from tests.order_svc.conftest import Payment, example_order
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -88,12 +91,61 @@ def test_an_unknown_pizza_is_named(order: ServiceProcess) -> None:
     }
 
 
+def orders_stored(order: ServiceProcess) -> int:
+    """Rows in order_svc's own database."""
+    with sqlite3.connect(Path(order.env["PIZZA_VAR_DIR"]) / "data" / "order_svc.db") as conn:
+        count: int = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
+        return count
+
+
+VALID = json.dumps(example_order()).encode()
+BAD_BYTES = {
+    # A name with bytes that are not UTF-8 (it was a 500: UnicodeDecodeError).
+    "invalid-utf8": (VALID.replace(b"Ada Lovelace", b"Ada \xff\xfe Lovelace"), "not valid UTF-8"),
+    # Far under the size limit, but nested 5,000 deep (it was a 500: RecursionError).
+    "nested-5000": (b'{"customer": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested too deeply"),
+    # It was a 422 about a field called `data`.
+    "empty": (b"", "the request body is empty"),
+}
+
+
+@pytest.mark.parametrize(("content", "detail"), BAD_BYTES.values(), ids=BAD_BYTES.keys())
+def test_bad_bytes_are_400_with_a_clear_message_and_nothing_stored(
+    order: ServiceProcess, payment: Payment, content: bytes, detail: str
+) -> None:
+    answer = post(order, content)
+    assert answer.status_code == 400, answer.text
+    assert detail in problem_of(answer)["detail"]
+    assert orders_stored(order) == 0
+    assert payment.charges() == {}
+    assert not [r for r in order.log_records() if r.get("level") == "error"]
+
+
+@pytest.mark.parametrize("quantity", ["2", 2.0, True], ids=["string", "float", "bool"])
+def test_a_quantity_is_a_json_integer_never_coerced(
+    order: ServiceProcess, payment: Payment, quantity: object
+) -> None:
+    body = example_order()
+    body["items"][0]["quantity"] = quantity
+    answer = httpx.post(f"{order.url}/orders", json=body, timeout=10)
+    assert answer.status_code == 422, answer.text
+    [error] = problem_of(answer)["errors"]
+    assert error == {
+        "field": "items[0].quantity",
+        "code": "int_type",
+        "message": "Must be a whole number.",
+    }
+    assert orders_stored(order) == 0
+    assert payment.charges() == {}
+
+
 def test_a_huge_body_is_413(order: ServiceProcess) -> None:
     body = example_order()
     body["delivery_address"]["instructions"] = "x" * (200 * 1024)
     answer = httpx.post(f"{order.url}/orders", json=body, timeout=10)
     assert answer.status_code == 413
     problem_of(answer)
+    assert orders_stored(order) == 0
 
 
 def test_a_bad_idempotency_key_is_400(order: ServiceProcess) -> None:

@@ -3,6 +3,12 @@ request logging, and serving with uvicorn on loopback.
 
 Errors follow RFC 9457 (``application/problem+json``): ``type``, ``title``, ``status``,
 ``detail``, plus ``errors`` (one entry per invalid field) where that applies.
+
+Request bodies are strict at the edge, for every service alike: the bytes must be UTF-8
+JSON nested at most :data:`MAX_JSON_DEPTH` deep (else 400), not empty (400), not larger
+than the app's limit (413); pydantic models are validated as JSON, so a model's strict
+mode refuses ``"2"``, ``2.0`` and ``true`` for an integer while a decimal or UUID may still
+be a string, as JSON has no such types.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import pydantic
+import pydantic_core
 import structlog
 import uvicorn
 from litestar import Litestar, MediaType, Request, Response, get
+from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException, SerializationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
@@ -48,10 +58,69 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
+# pydantic's JSON parser (jiter) refuses deeper nesting; a body of this platform needs 4.
+MAX_JSON_DEPTH = 200
+EMPTY_BODY = "the request body is empty: a JSON object is expected"
+
+
+class JSONRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is read by pydantic's parser rather than msgspec's.
+
+    msgspec lets invalid UTF-8 out as ``UnicodeDecodeError`` and deep nesting as
+    ``RecursionError`` (both a 500); here every bad body is a ``SerializationException``,
+    which litestar answers 400.
+    """
+
+    async def json(self) -> Any:
+        body = await self.body()
+        try:
+            body.decode()
+        except UnicodeDecodeError as exc:
+            raise SerializationException(
+                f"the body is not valid UTF-8: byte {body[exc.start]:#04x} at offset {exc.start}"
+            ) from exc
+        try:
+            return pydantic_core.from_json(body, allow_inf_nan=False)
+        except ValueError as exc:
+            if str(exc).startswith("recursion limit exceeded"):
+                raise SerializationException(
+                    f"the body is nested too deeply: at most {MAX_JSON_DEPTH} levels"
+                ) from exc
+            raise SerializationException(f"the body is not valid JSON: {exc}") from exc
+
+
+def _validate_as_json(model: type[pydantic.BaseModel], value: Any) -> pydantic.BaseModel:
+    # The body was JSON: validating it as JSON again (rather than as the Python objects it
+    # was decoded to) gives pydantic's JSON rules, under which strict mode still takes
+    # "49.00" for a Decimal or a UUID string for a UUID.
+    try:
+        return model.model_validate_json(pydantic_core.to_json(value))
+    except pydantic.ValidationError as exc:
+        hide_input = model.model_config.get("hide_input_in_errors", False)
+        # The form litestar's pydantic plugin raises: one error per field, each with its path.
+        errors = [dict(error) for error in exc.errors(include_input=not hide_input)]
+        raise ExtendedMsgSpecValidationError(errors=errors) from exc
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
+
+
+class JSONBodyPydanticPlugin(PydanticInitPlugin):
+    """litestar's pydantic plugin, validating models from JSON with their own strictness
+    (litestar's would pass ``strict=False`` and so override a model's ``strict=True``)."""
+
+    @classmethod
+    def decoders(
+        cls, validate_strict: bool = False
+    ) -> list[tuple[Callable[[Any], bool], Callable[[Any, Any], Any]]]:
+        return [(_is_model, _validate_as_json), *super().decoders(validate_strict)]
+
+
 def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail or "the request could not be processed"
     if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
-        detail = f"the body is not valid JSON: {exc.__cause__.detail}"
+        detail = exc.__cause__.detail
     extra: dict[str, Any] = {}
     if exc.extra and isinstance(exc.extra, list):
         extra["errors"] = exc.extra
@@ -69,6 +138,43 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         "Internal error",
         "an unexpected error occurred; it is logged",
     )
+
+
+ValidationHandler = Callable[[Request[Any, Any, Any], ValidationException], Response[Any]]
+
+
+def _body_missing(exc: ValidationException) -> bool:
+    # litestar does not decode an empty body, so its `data` argument is missing: an error
+    # msgspec reports itself (pydantic's errors about the body's fields come wrapped).
+    if isinstance(exc.__cause__, ExtendedMsgSpecValidationError):
+        return False
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(
+        isinstance(item, dict) and item.get("key") == "data" and item.get("source") == "body"
+        for item in extra
+    )
+
+
+def _invalid_input(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """400 naming each invalid parameter, in the ``{"field", "message"}`` of the services."""
+    errors = [
+        {"field": str(item.get("key") or "body"), "message": str(item.get("message", ""))}
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    return problem(400, "Bad request", exc.detail or "the request is not valid", errors=errors)
+
+
+def empty_body_first(handler: ValidationHandler) -> ValidationHandler:
+    """``handler`` for invalid input, but an empty body is a 400 that says so, whatever
+    the service would answer about its fields."""
+
+    def handle(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+        if _body_missing(exc):
+            return problem(400, "Bad request", EMPTY_BODY)
+        return handler(request, exc)
+
+    return handle
 
 
 EXCEPTION_HANDLERS: Mapping[type[Exception] | int, Any] = {
@@ -150,13 +256,26 @@ def service_app(
     **kwargs: Any,
 ) -> Litestar:
     """A service's litestar app with what every service has: problem+json errors, request
-    logging, ``/health``, ``/ready``, ``/metrics`` and an OpenAPI document at ``/schema``."""
+    logging, ``/health``, ``/ready``, ``/metrics``, an OpenAPI document at ``/schema``, and
+    strict JSON bodies (see the module's doc).
+
+    A handler of the service's own for ``ValidationException`` is wrapped in
+    :func:`empty_body_first` here; one on a route must be wrapped where it is declared.
+    """
+    handlers = {**EXCEPTION_HANDLERS, **(exception_handlers or {})}
+    handlers[ValidationException] = empty_body_first(
+        handlers.get(ValidationException, _invalid_input)
+    )
     return Litestar(
         route_handlers=[*route_handlers, *health_handlers(ready_checks), metrics_handler],
-        exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},
+        exception_handlers=handlers,
         middleware=[request_logging],
-        # Outermost (the plugin puts its middleware first): a server span per request.
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=list(QUIET_PATHS)))],
+        plugins=[
+            # Outermost (the plugin puts its middleware first): a server span per request.
+            OpenTelemetryPlugin(OpenTelemetryConfig(exclude=list(QUIET_PATHS))),
+            JSONBodyPydanticPlugin(),
+        ],
+        request_class=JSONRequest,
         # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
         logging_config=None,
         openapi_config=openapi_config

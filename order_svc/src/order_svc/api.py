@@ -31,7 +31,7 @@ from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
 from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
 from pizza_common.events import ORDER_PLACED
-from pizza_common.web import problem
+from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("order_svc.api")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -49,7 +49,12 @@ class Problem(BaseModel):
 
 
 def _problem_spec(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, generate_examples=False)
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_JSON,
+        generate_examples=False,
+    )
 
 
 @get("/menu", tags=["menu"], summary="What can be ordered, with prices")
@@ -102,11 +107,15 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
     "/orders",
     tags=["orders"],
     summary="Place an order: validate, charge, publish order.placed",
-    exception_handlers={ValidationException: invalid_order},
+    exception_handlers={ValidationException: empty_body_first(invalid_order)},
     responses={
         402: _problem_spec("Payment declined (a decline is not an outage)"),
         409: _problem_spec("Idempotency-Key reused for another order, or still in progress"),
         410: _problem_spec("The order was cancelled: its payment was never confirmed"),
+        400: _problem_spec(
+            "Body empty, not UTF-8, not JSON or nested too deeply; or a bad Idempotency-Key"
+        ),
+        413: _problem_spec("Body larger than the limit (64 KiB)"),
         422: _problem_spec("Invalid order: one message per field"),
         503: _problem_spec(
             "Payment not confirmed yet, or too many orders at once: try again after "

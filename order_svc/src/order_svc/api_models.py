@@ -18,7 +18,8 @@ MAX_LINES = 20
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict, validated as JSON: 2 is a quantity; "2", 2.0 and true are not.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class CustomerIn(_Input):

@@ -37,7 +37,7 @@ from payment_svc.payments import (
     payment_view,
 )
 from payment_svc.repository import InProgress, KeyReused, KeyVoided
-from pizza_common.web import PROBLEM_JSON, problem
+from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")
 
@@ -108,7 +108,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
     ),
     tags=["payments"],
     before_request=_require_idempotency_key,
-    exception_handlers={ValidationException: _body_problem},
+    exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
     status_code=201,
     responses={
@@ -117,7 +117,9 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
             data_container=PaymentJSON,
             description="a new payment, approved or declined; or, replayed, the first answer",
         ),
-        400: _problem_spec("missing or invalid Idempotency-Key, or a body that is not JSON"),
+        400: _problem_spec(
+            "missing or invalid Idempotency-Key, or a body that is empty, not UTF-8 or not JSON"
+        ),
         409: _problem_spec(
             "the key was used for another body, or a request with it is in progress "
             "(then with Retry-After)"
@@ -233,6 +235,7 @@ KeyPath = Annotated[
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
         ),
+        400: _problem_spec("the key is not 1 to 128 characters of A-Z a-z 0-9 . _ : -"),
     },
 )
 async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]) -> KeyStatusJSON:
@@ -256,6 +259,7 @@ async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]
             description="the key's state after the void: voided, or declined",
             generate_examples=False,
         ),
+        400: _problem_spec("an invalid key or reason"),
         409: _problem_spec("a request with this key is in progress: retry after Retry-After"),
     },
 )
@@ -316,11 +320,12 @@ async def get_simulation(simulation: NamedDependency[SimulationState]) -> Simula
     "/admin/simulation",
     summary="Replace the whole simulation; new requests see it at once",
     tags=["admin"],
-    exception_handlers={ValidationException: _body_problem},
+    exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
     responses={
         **_ADMIN_RESPONSES,
-        400: _problem_spec("a body that is not a JSON object"),
+        400: _problem_spec("a body that is empty, not UTF-8, not JSON or not a JSON object"),
+        413: _problem_spec("the body is too large"),
         422: _problem_spec("invalid fields, one entry per field in errors"),
     },
     security=[{"adminToken": []}],

@@ -26,6 +26,10 @@ MAX_DECLINED_CARDS = 100
 class PayBody(BaseModel):
     """``POST /pay``: charge ``amount`` in ``currency`` to a card, for an order."""
 
+    # Strict, validated as JSON: the order id is a UUID string, the amount a decimal string
+    # or a JSON number (its own rule), and no field is coerced from another JSON type.
+    model_config = ConfigDict(strict=True)
+
     order_id: UUID = Field(examples=["5f0c6b1e-8d7a-4c1e-9b9a-2f4e6a8c0d11"])
     amount: Decimal = Field(
         description="greater than 0, at most 2 decimal places and 9 digits; a string or a number",
@@ -63,7 +67,7 @@ class PayBody(BaseModel):
 class LatencyBody(BaseModel):
     """A fixed latency (``min == max``) or a uniform range, in milliseconds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     min: int = Field(ge=0, le=MAX_LATENCY_MS, examples=[20])
     max: int = Field(ge=0, le=MAX_LATENCY_MS, examples=[80])
@@ -81,7 +85,7 @@ CardDeclineReason = Literal["card_declined", "insufficient_funds"]
 class SimulationBody(BaseModel):
     """The whole simulation; ``PUT /admin/simulation`` replaces it at once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     latency_ms: LatencyBody
     error_rate: float = Field(ge=0.0, le=1.0, description="share of requests answered 503")
