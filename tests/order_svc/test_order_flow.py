@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from pizza_common.settings import KafkaSettings
 from pizza_infra import cli
 from pizza_infra.config import InfraSettings
 from tests.kafka_helpers import consume_until, read_all, with_key
+from tests.kitchen_svc.helpers import wait_until
 from tests.order_svc.conftest import Payment, example_order, order_process
 from tests.service_process import ServiceProcess
 
@@ -184,8 +187,44 @@ async def test_concurrent_duplicates_make_one_order(
         )
     ids = {a.json()["order_id"] for a in answers}
     assert len(ids) == 1
-    assert {a.status_code for a in answers} <= {201, 503}
+    # Each is the order (201) or "still being processed" (409): none is an outage.
+    assert {a.status_code for a in answers} <= {201, 409}
     assert payment.charges().get(ids.pop(), 0) <= 1
+
+
+def order_status(order: ServiceProcess, key: str) -> str | None:
+    """The status of the order placed with ``key``, from order_svc's own database."""
+    database = Path(order.env["PIZZA_VAR_DIR"]) / "data" / "order_svc.db"
+    with sqlite3.connect(database) as conn:
+        row = conn.execute("SELECT status FROM orders WHERE idempotency_key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def test_a_duplicate_while_the_first_is_being_placed_is_409_with_retry_after(
+    order: ServiceProcess, payment: Payment
+) -> None:
+    key = f"test-{uuid.uuid4()}"
+    payment.simulate(hang=True)  # the first request waits on its charge
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(post_order, order, key=key)
+        wait_until(lambda: order_status(order, key) == "payment_pending", 10, "the first order")
+        duplicate = post_order(order, key=key, **{"Accept-Language": "de"})
+        payment.simulate(hang=False)  # the first one's next attempt is charged
+        placed = first.result()
+
+    assert duplicate.status_code == 409, duplicate.text
+    assert duplicate.headers["Retry-After"] == "1"
+    assert duplicate.headers["Content-Language"] == "de"
+    problem = duplicate.json()
+    assert problem["title"] == "Bestellung in Bearbeitung"
+    assert "wird noch bearbeitet" in problem["detail"]
+    assert placed.status_code == 201, placed.text
+    assert problem["order_id"] == placed.json()["order_id"]
+    assert payment.charges()[problem["order_id"]] == 1
+
+    retried = post_order(order, key=key)
+    assert retried.status_code == 201
+    assert retried.headers["Idempotent-Replayed"] == "true"
 
 
 def test_a_payment_outage_answer_can_be_retried_with_the_same_key(

@@ -110,7 +110,10 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
     exception_handlers={ValidationException: empty_body_first(invalid_order)},
     responses={
         402: _problem_spec("Payment declined (a decline is not an outage)"),
-        409: _problem_spec("Idempotency-Key reused for another order, or still in progress"),
+        409: _problem_spec(
+            "Idempotency-Key reused for another order, or the same order still in progress "
+            "(then with Retry-After)"
+        ),
         410: _problem_spec("The order was cancelled: its payment was never confirmed"),
         400: _problem_spec(
             "Body empty, not UTF-8, not JSON or nested too deeply; or a bad Idempotency-Key"
@@ -178,13 +181,26 @@ async def _answer(placement: Placement, state: State, language: Language) -> Res
                 order_id=order.order_id,
                 reason=reason,
             )
-        case "unavailable" | "in_progress":
+        case "unavailable":
             retry_after = placement.retry_after_s or 1
             return problem(
                 503,
                 text("payment_unavailable_title", language),
                 text("payment_unavailable", language),
                 headers={**headers, "Retry-After": str(retry_after)},
+                order_id=order.order_id,
+            )
+        case "in_progress":
+            # Another request with this key is placing the order right now: not an outage.
+            return problem(
+                409,
+                text("order_in_progress_title", language),
+                text("order_in_progress", language),
+                # Nothing is replayed yet: the answer comes once the first request ends.
+                headers={
+                    "Content-Language": language,
+                    "Retry-After": str(placement.retry_after_s or 1),
+                },
                 order_id=order.order_id,
             )
         case "cancelled":

@@ -50,6 +50,13 @@ TEXTS: dict[str, dict[Language, str]] = {
         "en": "{count} field(s) are invalid; see errors.",
         "de": "{count} Feld(er) sind ungültig; siehe errors.",
     },
+    "order_in_progress_title": {"en": "Order in progress", "de": "Bestellung in Bearbeitung"},
+    "order_in_progress": {
+        "en": "This order is still being processed. Please try again in a moment with the "
+        "same Idempotency-Key.",
+        "de": "Diese Bestellung wird noch bearbeitet. Bitte versuchen Sie es gleich noch "
+        "einmal mit demselben Idempotency-Key.",
+    },
     # Honest about what we do not know: the charge may still go through. If it does,
     # the order is accepted and cooked (GET /orders/{id} shows it); if not, nothing stays
     # charged. A retry with the same Idempotency-Key never charges twice.
