@@ -78,6 +78,10 @@ infra-down:
 infra-status:
     {{run}} pizza-infra status
 
+# Stop, kill or start one Kafka node while the others run: just broker stop 2 --kill
+broker action node *ARGS:
+    {{run}} pizza-infra broker {{action}} {{node}} {{ARGS}}
+
 # List the platform's topics with partitions and end offsets.
 topics:
     {{run}} pizza-infra topics
