@@ -19,6 +19,7 @@ def test_up_reports_every_service_healthy(platform: RunningPlatform) -> None:
     for service in ("payment", "order", "kitchen", "delivery"):
         assert f"\n{service} " in "\n" + ps.stdout
     assert "DOWN" not in ps.stdout
+    assert "NOTREADY" not in ps.stdout
 
 
 def test_an_order_goes_all_the_way_to_delivered(platform: RunningPlatform) -> None:

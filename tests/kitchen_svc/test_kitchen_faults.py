@@ -19,6 +19,7 @@ from pizza_common.schemas import load_schema_text
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
 from pizza_infra.kafka_server import start_kafka, stop_kafka
+from pizza_infra.platform import _not_ready
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until
 from tests.kitchen_svc.helpers import (
@@ -135,6 +136,8 @@ def test_after_a_broker_restart_the_kitchen_is_not_ready_then_cooks_again(
         for service in (kitchen, delivery):
             body = wait_until(partial(_not_ready_because, service), 60, "readiness to fail")
             assert "no Kafka broker reachable" in body
+            # ... and `just ps` shows it beside the instance
+            assert _not_ready(service.port) == "consumer: no Kafka broker reachable"
     finally:
         start_kafka(infra)
 

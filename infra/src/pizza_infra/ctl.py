@@ -75,7 +75,8 @@ def ps(args: argparse.Namespace) -> int:
         return 1
     processes = platform.processes()
     _print_processes(processes, infra)
-    healthy = all(p.healthy for p in processes) and all(p.answers for p in infra)
+    healthy = all(p.healthy and p.not_ready is None for p in processes)
+    healthy = healthy and all(p.answers for p in infra)
     return 0 if processes and healthy else 1
 
 
@@ -89,8 +90,9 @@ def _print_processes(
         print(f"{service:<10} {i.name:<12} {i.pid or '-':>7} {i.port:>6}  {health:<8} {i.address}")
     for p in processes:
         url = f"http://127.0.0.1:{p.port}" if p.port else "-"
-        health = "healthy" if p.healthy else "DOWN"
-        print(f"{p.service:<10} {p.instance:<12} {p.pid:>7} {p.port or '-':>6}  {health:<8} {url}")
+        health = "DOWN" if not p.healthy else "healthy" if p.not_ready is None else "NOTREADY"
+        line = f"{p.service:<10} {p.instance:<12} {p.pid:>7} {p.port or '-':>6}  {health:<8} {url}"
+        print(line if p.not_ready is None else f"{line}  ({p.not_ready})")
 
 
 def logs(args: argparse.Namespace) -> int:

@@ -114,6 +114,8 @@ class ProcessInfo:
     pid: int
     port: int | None
     healthy: bool
+    # Why a live process cannot do its work now (its /ready answer), None while it can.
+    not_ready: str | None = None
 
 
 class Platform:
@@ -251,7 +253,9 @@ class Platform:
             service = SERVICES[name]
             for pid in self.pids(name):
                 instance, port = _identity(pid, service, self.settings)
-                found.append(ProcessInfo(name, instance, pid, port, _healthy(port)))
+                healthy = _healthy(port)
+                why = _not_ready(port) if healthy else None
+                found.append(ProcessInfo(name, instance, pid, port, healthy, why))
         return found
 
     def wait_healthy(self, names: list[str] | None = None) -> list[ProcessInfo]:
@@ -301,6 +305,21 @@ def _identity(pid: int, service: Service, settings: PlatformSettings) -> tuple[s
     except ValueError:
         port = None
     return instance, port
+
+
+def _not_ready(port: int | None) -> str | None:
+    """The failing checks of ``/ready`` in a few words; None when ready (or no such page)."""
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2)
+    except httpx.HTTPError as exc:
+        return f"/ready did not answer: {type(exc).__name__}"
+    if answer.status_code in (200, 404):
+        return None
+    try:
+        checks = answer.json().get("checks", {})
+    except ValueError:
+        return f"/ready answered {answer.status_code}"
+    return "; ".join(f"{name}: {why}" for name, why in checks.items()) or "not ready"
 
 
 def _healthy(port: int | None) -> bool:
