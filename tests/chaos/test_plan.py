@@ -72,3 +72,10 @@ def test_faults_on_one_process_share_a_resource() -> None:
     assert resources[("payment:errors", "payment")] == resources[("payment:hang", "payment")]
     assert resources[("payment:hang", "payment")] != resources[("kill:payment", "payment")]
     assert all(f.resource is None for f in plan if f.action == "poison")
+
+
+def test_kafka_nodes_restart_one_at_a_time() -> None:
+    plan = make_plan(4, PlanSettings(seconds=600, brokers=3))
+    restarts = [f for f in plan if f.kind == "restart:broker"]
+    assert len({f.target for f in restarts}) > 1
+    assert {f.resource for f in restarts} == {"kafka"}

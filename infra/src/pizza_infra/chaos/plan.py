@@ -42,6 +42,8 @@ class Fault:
     @property
     def resource(self) -> str | None:
         """What the fault holds while it runs: two faults on one resource never overlap."""
+        if self.kind == "restart:broker":
+            return "kafka"  # one node at a time: a cluster of 3 promises to survive one
         if self.action in ("kill", "pause", "restart"):
             return self.target
         if self.action == "payment":
