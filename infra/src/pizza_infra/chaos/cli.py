@@ -97,6 +97,13 @@ async def soak(
                 flush=True,
             )
 
+    # Ctrl-C or SIGTERM cancel the soak inside the loop: pauses end with SIGCONT, payment
+    # phases are undone, requests in flight are closed, then the caller tears down.
+    loop = asyncio.get_running_loop()
+    soaking = asyncio.current_task()
+    assert soaking is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, soaking.cancel)
     load_task = asyncio.create_task(run_load(client, load, stop, random.Random(f"{seed}-orders")))
     progress_task = asyncio.create_task(progress())
     try:
@@ -105,9 +112,13 @@ async def soak(
         stop.set()
         await load_task
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        signal.signal(signal.SIGTERM, _interrupted)  # removing it above reset it
         stop.set()
-        progress_task.cancel()
-        load_task.cancel()
+        for task in (progress_task, load_task):
+            task.cancel()
+        await asyncio.gather(progress_task, load_task, return_exceptions=True)
     return load, records
 
 
@@ -186,7 +197,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         injector.remember_simulation()
         print("soak: placing orders, injecting faults", flush=True)
-        load, records = asyncio.run(soak(plan, injector, client, args.seconds, seed))
+        try:
+            load, records = asyncio.run(soak(plan, injector, client, args.seconds, seed))
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None
         print("quiesce: faults over; bringing every process back", flush=True)
         injector.resume_all()
         injector.restore_simulation()
