@@ -14,7 +14,15 @@ from payment_svc.simulation import Latency, SimulationConfig
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PORT", "LATENCY_MS", "ERROR_RATE", "HANG", "AMOUNT_LIMIT", "ADMIN_TOKEN"):
+    for name in (
+        "PORT",
+        "LATENCY_MS",
+        "ERROR_RATE",
+        "HANG",
+        "AMOUNT_LIMIT",
+        "ADMIN_TOKEN",
+        "SIMULATION_REFRESH_S",
+    ):
         monkeypatch.delenv(f"PAYMENT_{name}", raising=False)
     settings = PaymentSettings()
     assert (settings.service_name, settings.host, settings.port) == (
@@ -23,6 +31,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         8002,
     )
     assert settings.admin_token == "pizza-admin"
+    assert settings.simulation_refresh_s == 0.5
     config = settings.simulation()
     assert config.latency == Latency(20, 80)
     assert config.error_rate == 0.03
@@ -56,6 +65,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ("PAYMENT_ERROR_RATE", "1.5"),
         ("PAYMENT_AMOUNT_LIMIT", "0"),
         ("PAYMENT_AMOUNT_LIMIT", "1.234"),
+        ("PAYMENT_SIMULATION_REFRESH_S", "0"),
+        ("PAYMENT_SIMULATION_REFRESH_S", "-1"),
     ],
 )
 def test_bad_environment_fails_at_start(

@@ -31,12 +31,12 @@ from payment_svc.payments import (
     PaymentJSON,
     PaymentService,
     Replayed,
-    SimulationState,
     Unavailable,
     key_status_view,
     payment_view,
 )
 from payment_svc.repository import InProgress, KeyReused, KeyVoided
+from payment_svc.shared_simulation import SharedSimulation
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")
@@ -307,18 +307,23 @@ _ADMIN_RESPONSES = {
 
 @get(
     "/admin/simulation",
-    summary="The simulation in force",
+    summary="The simulation in force, on every instance",
+    description="Read from the service's database, where PUT stores it for every instance.",
     tags=["admin"],
     responses=_ADMIN_RESPONSES,
     security=[{"adminToken": []}],
 )
-async def get_simulation(simulation: NamedDependency[SimulationState]) -> SimulationJSON:
-    return simulation_view(simulation.config)
+async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> SimulationJSON:
+    return simulation_view(await simulation.reload())
 
 
 @put(
     "/admin/simulation",
-    summary="Replace the whole simulation; new requests see it at once",
+    summary="Replace the whole simulation, for every instance",
+    description=(
+        "Stored in the service's database. The instance that takes the request applies it "
+        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S (default 0.5 s)."
+    ),
     tags=["admin"],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
@@ -331,9 +336,10 @@ async def get_simulation(simulation: NamedDependency[SimulationState]) -> Simula
     security=[{"adminToken": []}],
 )
 async def put_simulation(
-    data: JSONBody[SimulationBody], simulation: NamedDependency[SimulationState]
+    data: JSONBody[SimulationBody], simulation: NamedDependency[SharedSimulation]
 ) -> SimulationJSON:
-    simulation.config = data.to_domain()
-    view = simulation_view(simulation.config)
+    config = data.to_domain()
+    await simulation.replace(config)
+    view = simulation_view(config)
     log.info("simulation replaced", **view)
     return view

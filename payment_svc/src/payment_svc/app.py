@@ -28,9 +28,10 @@ from payment_svc.api import (
     put_simulation,
     void_key,
 )
-from payment_svc.payments import PaymentService, SimulationState
+from payment_svc.payments import PaymentService
 from payment_svc.repository import LedgerRepository
 from payment_svc.settings import PaymentSettings
+from payment_svc.shared_simulation import SharedSimulation, SimulationRepository
 from pizza_common.db import make_engine, migrate
 from pizza_common.web import problem, service_app
 
@@ -42,10 +43,10 @@ class Runtime:
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.settings = settings
-        self.simulation = SimulationState(settings.simulation())
         self._engine: AsyncEngine | None = None
         self._service: PaymentService | None = None
         self._repository: LedgerRepository | None = None
+        self._simulation: SharedSimulation | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -54,15 +55,20 @@ class Runtime:
             await migrate(engine, MIGRATIONS)
             self._engine = engine
             self._repository = LedgerRepository(engine)
+            self._simulation = await SharedSimulation.open(
+                SimulationRepository(engine),
+                seed=self.settings.simulation(),
+                refresh_s=self.settings.simulation_refresh_s,
+            )
             self._service = PaymentService(
                 self._repository,
-                self.simulation,
+                self._simulation,
                 random.Random(),
                 stale_claim=timedelta(seconds=self.settings.stale_claim_s),
             )
             yield
         finally:
-            self._service = self._repository = self._engine = None
+            self._service = self._repository = self._engine = self._simulation = None
             await engine.dispose()
 
     def service(self) -> PaymentService:
@@ -70,8 +76,10 @@ class Runtime:
             raise RuntimeError("payment_svc has not started")
         return self._service
 
-    def simulation_state(self) -> SimulationState:
-        return self.simulation
+    def simulation(self) -> SharedSimulation:
+        if self._simulation is None:
+            raise RuntimeError("payment_svc has not started")
+        return self._simulation
 
     async def database_ready(self) -> str | None:
         if self._repository is None:
@@ -103,7 +111,7 @@ def create_app(settings: PaymentSettings | None = None) -> Litestar:
         ready_checks={"database": runtime.database_ready},
         dependencies={
             "payments": Provide(runtime.service, sync_to_thread=False),
-            "simulation": Provide(runtime.simulation_state, sync_to_thread=False),
+            "simulation": Provide(runtime.simulation, sync_to_thread=False),
         },
         lifespan=[runtime.lifespan],
         exception_handlers={NotAuthorizedException: _unauthorized},

@@ -1,4 +1,5 @@
-"""The ledger's tables: every payment decided, and the idempotency key each came with.
+"""The service's tables: every payment decided, the idempotency key each came with, and the
+simulation in force.
 
 A payment's ``status`` is ``approved`` while it is a live charge, ``declined`` (nothing
 charged) or ``voided`` (approved, then taken back; ``voided_at`` and ``void_reason`` say
@@ -11,7 +12,10 @@ repository queries and what autogenerate compares against.
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
     Column,
+    Float,
     Integer,
     MetaData,
     Numeric,
@@ -63,4 +67,21 @@ idempotency_keys = Table(
     Column("response_status", Integer, nullable=True),
     Column("response_body", Text, nullable=True),
     Column("payment_id", String(40), nullable=True),
+)
+
+# The simulation every instance applies: one row (id 1), written by PUT /admin/simulation,
+# or by the first start from the PAYMENT_* environment (see payment_svc.shared_simulation).
+simulation = Table(
+    "simulation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("latency_min_ms", Integer, nullable=False),
+    Column("latency_max_ms", Integer, nullable=False),
+    Column("error_rate", Float, nullable=False),
+    Column("hang", Boolean, nullable=False),
+    Column("amount_limit", Numeric(9, 2), nullable=False),
+    # Card number -> decline reason, as a JSON object.
+    Column("declined_cards", Text, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
 )

@@ -34,6 +34,7 @@ from payment_svc.repository import (
     Payment,
     StoredResponse,
 )
+from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
 
 log = structlog.get_logger("payment_svc.payments")
@@ -127,18 +128,11 @@ class Hanging:
 PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused | KeyVoided
 
 
-class SimulationState:
-    """The simulation in force; replaced whole, so a request sees one consistent config."""
-
-    def __init__(self, config: SimulationConfig) -> None:
-        self.config = config
-
-
 class PaymentService:
     def __init__(
         self,
         repository: LedgerRepository,
-        simulation: SimulationState,
+        simulation: SharedSimulation,
         rng: RandomSource,
         *,
         stale_claim: timedelta,
@@ -153,7 +147,8 @@ class PaymentService:
         self._sleep = sleep
 
     async def pay(self, key: str, request: PaymentRequest) -> PayResult:
-        config = self._simulation.config
+        # Replaced whole, never changed in place: this request sees one consistent config.
+        config = await self._simulation.current()
         outcome = simulate(config, self._rng)
         if isinstance(outcome, Hang):
             log.warning("simulated hang: the request will not be answered")

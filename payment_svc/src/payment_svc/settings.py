@@ -23,11 +23,15 @@ class PaymentSettings(ServiceSettings):
     service_name: str = "payment_svc"
     port: int = 8002
     admin_token: str = Field(default=LOCAL_ADMIN_TOKEN, min_length=1)
-    # The simulation at start; PUT /admin/simulation replaces it while running.
+    # The simulation a database starts with (kept there for every instance, and replaced
+    # by PUT /admin/simulation): these seed only a database that has none yet.
     latency_ms: str = "20-80"
     error_rate: float = Field(default=0.03, ge=0.0, le=1.0)
     hang: bool = False
     amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
+    # How old an instance's copy of the stored simulation may get: every instance follows a
+    # change within this time (the one that took the PUT at once). Each refresh is a read.
+    simulation_refresh_s: float = Field(default=0.5, gt=0)
     # A claim on an idempotency key older than this is taken to be left by a crash; keep it
     # above the longest latency the simulation allows (60 s) so live requests keep theirs.
     stale_claim_s: float = Field(default=120.0, gt=0)
