@@ -1,6 +1,7 @@
 """Payment as several instances behind one address, under the process manager: SIGKILL one
 while requests flow and every request is still answered (after at most the client's
-retries); `just stop payment` refuses connections at once, and `start` brings it back."""
+retries); `just stop payment` refuses connections at once, and `start` brings it back; a
+simulation put through one instance holds for all, a restarted one included."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,8 @@ REQUESTS = 200
 CONCURRENCY = 4
 KILL_AFTER = 60  # answers before one instance is killed
 ATTEMPTS = 4  # the client's retries: a connection lost, or the key still held by the dead one
+REFRESH_S = 0.2  # PAYMENT_SIMULATION_REFRESH_S: every instance follows a change within it
+ADMIN = {"Authorization": "Bearer pizza-admin"}
 
 
 @pytest.fixture
@@ -42,6 +46,8 @@ def payments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platfo
         "PAYMENT_LATENCY_MS": "20-80",
         # A request killed with its instance leaves its key claimed: taken over after 1 s.
         "PAYMENT_STALE_CLAIM_S": "1",
+        "PAYMENT_SIMULATION_REFRESH_S": str(REFRESH_S),
+        "PAYMENT_ADMIN_TOKEN": "pizza-admin",
         "OTEL_TRACES_EXPORTER": "none",
     }
     for key, value in env.items():
@@ -62,13 +68,17 @@ class Tally:
     retries: int = 0
 
 
-async def _pay(client: httpx.AsyncClient, key: str, tally: Tally) -> None:
-    body = {
+def _payment_body() -> dict[str, str]:
+    return {
         "order_id": str(uuid.uuid4()),
         "amount": "12.50",
         "currency": "CHF",
         "card_number": "4242424242424242",
     }
+
+
+async def _pay(client: httpx.AsyncClient, key: str, tally: Tally) -> None:
+    body = _payment_body()
     for attempt in range(1, ATTEMPTS + 1):
         try:
             answer = await client.post("/pay", json=body, headers={"Idempotency-Key": key})
@@ -136,3 +146,50 @@ def test_a_stopped_payment_refuses_connections_and_comes_back(payments: Platform
     payments.start("payment")
     payments.wait_healthy(["payment"])
     assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+
+
+def _pay_once(url: str) -> int:
+    answer = httpx.post(
+        f"{url}/pay",
+        json=_payment_body(),
+        headers={"Idempotency-Key": f"sim-{uuid.uuid4().hex}"},
+        timeout=10,
+    )
+    return answer.status_code
+
+
+def _simulation(url: str) -> dict[str, object]:
+    answer = httpx.get(f"{url}/admin/simulation", headers=ADMIN, timeout=5)
+    assert answer.status_code == 200, answer.text
+    found: dict[str, object] = answer.json()
+    return found
+
+
+def test_a_simulation_put_through_one_instance_holds_for_all(payments: Platform) -> None:
+    shared = payments.settings.url("payment")
+    first, second = payments.settings.url("payment", 1), payments.settings.url("payment", 2)
+    outage = {**_simulation(first), "latency_ms": {"min": 0, "max": 0}, "error_rate": 1.0}
+
+    put = httpx.put(f"{first}/admin/simulation", json=outage, headers=ADMIN, timeout=5)
+    assert put.status_code == 200, put.text
+    assert _pay_once(first) == 503  # the instance that took it: at once
+    time.sleep(REFRESH_S)  # the documented bound for every other instance
+
+    assert _pay_once(second) == 503
+    assert [_pay_once(shared) for _ in range(20)] == [503] * 20
+    assert _simulation(second) == _simulation(first) == outage
+
+    # An instance started again (SIGKILL, circus restarts it) applies the stored simulation,
+    # not the environment's PAYMENT_ERROR_RATE=0: a restart changes nothing for anyone.
+    before = {p.instance: p.pid for p in payments.processes()}
+    os.kill(before["payment-2"], signal.SIGKILL)
+    after = {p.instance: p.pid for p in payments.wait_healthy(["payment"])}
+    assert after["payment-2"] != before["payment-2"]
+    assert _simulation(second) == outage
+    assert _pay_once(second) == 503
+
+    working = {**outage, "error_rate": 0.0}
+    put = httpx.put(f"{shared}/admin/simulation", json=working, headers=ADMIN, timeout=5)
+    assert put.status_code == 200, put.text
+    time.sleep(REFRESH_S)
+    assert [_pay_once(url) for url in (first, second, shared, shared)] == [201] * 4

@@ -7,6 +7,7 @@ import json
 import signal
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from tests.payment_svc.conftest import (
     PaymentProcess,
     new_key,
     payment_body,
+    payment_process,
     plant_claim,
 )
 
@@ -377,6 +379,37 @@ def test_ledger_and_keys_survive_a_restart(own_payment: PaymentProcess) -> None:
     fetched = httpx.get(f"{own_payment.url}/payments/{first.json()['payment_id']}", timeout=5)
     assert fetched.json() == first.json()
     assert len(own_payment.ledger(body["order_id"])) == 1
+
+
+def test_the_simulation_survives_a_restart_and_the_environment_seeds_only_a_new_database(
+    own_payment: PaymentProcess, tmp_path: Path
+) -> None:
+    url = f"{own_payment.url}/admin/simulation"
+    changed = {
+        **BASELINE_SIMULATION,
+        "amount_limit": "123.45",
+        "declined_cards": {APPROVING_CARD: "insufficient_funds"},
+    }
+    assert httpx.put(url, json=changed, headers=ADMIN, timeout=5).status_code == 200
+    own_payment.stop()
+
+    # Started again with another limit in its environment: what was put stays in force.
+    own_payment.env["PAYMENT_AMOUNT_LIMIT"] = "999.00"
+    own_payment.start()
+    assert httpx.get(url, headers=ADMIN, timeout=5).json() == changed
+    assert own_payment.pay(payment_body(), new_key()).json()["reason"] == "insufficient_funds"
+    warning = _wait_for_log(own_payment, "simulation from the database, not from the environment")
+    assert warning["level"] == "warning"
+    assert "PUT /admin/simulation" in warning["why"]
+
+    fresh = payment_process(tmp_path / "fresh")
+    fresh.env["PAYMENT_AMOUNT_LIMIT"] = "999.00"
+    fresh.start()
+    try:
+        seeded = httpx.get(f"{fresh.url}/admin/simulation", headers=ADMIN, timeout=5).json()
+        assert seeded == {**BASELINE_SIMULATION, "amount_limit": "999.00"}
+    finally:
+        fresh.stop()
 
 
 def test_a_key_held_by_a_running_request_is_409_with_retry_after(payment: PaymentProcess) -> None:

@@ -1,4 +1,5 @@
-"""payment_svc on PostgreSQL: migrations, claims and replays work there as on SQLite.
+"""payment_svc on PostgreSQL: migrations, claims, replays and the stored simulation work
+there as on SQLite.
 
 Runs on the tests' own PostgreSQL server (tests/postgres.py).
 """
@@ -11,7 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.payment_svc.conftest import new_key, payment_body, payment_process
+from tests.payment_svc.conftest import (
+    ADMIN,
+    APPROVING_CARD,
+    BASELINE_SIMULATION,
+    new_key,
+    payment_body,
+    payment_process,
+)
 from tests.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
@@ -28,6 +36,14 @@ def test_payments_replays_and_restart_on_postgres(tmp_path: Path, postgres: Post
         declined = process.pay(payment_body(card_number="4000000000009995"), new_key())
         assert declined.json()["reason"] == "insufficient_funds"
         assert process.pay({**body, "amount": "1.00"}, key).status_code == 409
+        # Stored, so it outlives the restart (the environment seeded only the empty database).
+        kept = {
+            **BASELINE_SIMULATION,
+            "amount_limit": "9999999.99",
+            "declined_cards": {APPROVING_CARD: "card_declined"},
+        }
+        url = f"{process.url}/admin/simulation"
+        assert httpx.put(url, json=kept, headers=ADMIN, timeout=5).status_code == 200
         assert process.stop() in (0, -signal.SIGTERM)
 
         process.start()
@@ -38,5 +54,11 @@ def test_payments_replays_and_restart_on_postgres(tmp_path: Path, postgres: Post
         fetched = httpx.get(f"{process.url}/payments/{first.json()['payment_id']}", timeout=5)
         assert fetched.json() == first.json()
         assert httpx.get(f"{process.url}/ready", timeout=5).status_code == 200
+        assert httpx.get(url, headers=ADMIN, timeout=5).json() == kept
+        assert process.pay(payment_body(), new_key()).json()["reason"] == "card_declined"
+        # Every field comes back from the row as it was put: a GET reads the row.
+        edges = {**kept, "latency_ms": {"min": 1, "max": 60000}, "error_rate": 0.125, "hang": True}
+        assert httpx.put(url, json=edges, headers=ADMIN, timeout=5).status_code == 200
+        assert httpx.get(url, headers=ADMIN, timeout=5).json() == edges
     finally:
         process.stop()
