@@ -33,7 +33,7 @@ from pizza_infra.chaos.invariants import check, violation_count
 from pizza_infra.chaos.load import ClientSettings, Load, run_load
 from pizza_infra.chaos.observe import PlatformFiles, observe
 from pizza_infra.chaos.plan import Fault, PlanSettings, make_plan
-from pizza_infra.chaos.quiesce import wait_until_settled
+from pizza_infra.chaos.quiesce import in_flight, wait_until_settled
 from pizza_infra.chaos.report import report_json, table, write_report
 from pizza_infra.config import InfraSettings
 from pizza_infra.services import PlatformSettings, shifted_platform_env
@@ -136,7 +136,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--fault-interval", type=float, default=8.0, help="mean seconds between faults"
     )
     parser.add_argument(
-        "--quiesce-seconds", type=float, default=180, help="how long to wait for it to settle"
+        "--quiesce-seconds",
+        type=float,
+        default=120,
+        help="afterwards, how long nothing may move before it counts as stuck (default 120)",
     )
     parser.add_argument("--port-offset", type=int, default=DEFAULT_PORT_OFFSET)
     args = parser.parse_args(argv)
@@ -207,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         recovered = pizza_ctl("up", env)
         if recovered.returncode != 0:
             print(f"  just up could not bring everything back:\n{recovered.stderr[-2000:]}")
-        settling = wait_until_settled(files, infra, args.quiesce_seconds)
+        settling = wait_until_settled(lambda: in_flight(files, infra), args.quiesce_seconds)
         print("check: reading databases, ledger, topics and lag", flush=True)
         observed = observe(files, infra, load.orders, injector.planted)
     finally:

@@ -1,8 +1,9 @@
 """After the faults: bring every process back and wait, bounded, until nothing is in flight.
 
 Settled means: no consumer lag, no order.placed waiting in order_svc's outbox, no order
-left unsettled by the payment saga, and every accepted order delivered. Whatever is not settled
-when the bound is reached is left for the invariants to report.
+left unsettled by the payment saga, and every accepted order delivered. A platform that
+is slow but moving is waited for (up to a cap); one where nothing changed for the stall
+bound is stuck, and what is still open is left for the invariants to report.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pizza_infra.chaos.observe import (
     unpublished_events,
 )
 from pizza_infra.config import InfraSettings
+
+QUIESCE_CAP_S = 900.0  # however slowly it still moves, the soak ends
 
 
 @dataclass
@@ -51,26 +54,29 @@ def in_flight(files: PlatformFiles, infra: InfraSettings) -> list[str]:
 
 
 def wait_until_settled(
-    files: PlatformFiles,
-    infra: InfraSettings,
-    timeout_s: float,
+    probe: Callable[[], list[str]],
+    stall_s: float,
+    cap_s: float = QUIESCE_CAP_S,
     report: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Settling:
-    began = time.monotonic()
-    last = ""
-    open_: list[str] = []
+    """Ask ``probe`` (what is still open, e.g. :func:`in_flight`) until it says nothing,
+    or nothing changed for ``stall_s``, or ``cap_s`` passed."""
+    began = clock()
+    changed = began
+    last: list[str] | None = None
     while True:
         try:
-            open_ = in_flight(files, infra)
+            open_ = probe()
         except Exception as exc:  # noqa: BLE001 - a broker still electing leaders: ask again
             open_ = [f"cannot tell yet: {exc!r}"]
-        elapsed = time.monotonic() - began
+        now = clock()
         if not open_:
-            return Settling(True, round(elapsed, 1))
-        if elapsed > timeout_s:
-            return Settling(False, round(elapsed, 1), open_)
-        summary = ", ".join(open_)
-        if summary != last:
-            report(f"  {elapsed:5.0f} s  waiting: {summary}")
-            last = summary
-        time.sleep(2)
+            return Settling(True, round(now - began, 1))
+        if open_ != last:
+            report(f"  {now - began:5.0f} s  waiting: {', '.join(open_)}")
+            last, changed = open_, now
+        if now - changed > stall_s or now - began > cap_s:
+            return Settling(False, round(now - began, 1), open_)
+        sleep(2)
