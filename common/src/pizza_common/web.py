@@ -8,7 +8,8 @@ Request bodies are strict at the edge, for every service alike: the bytes must b
 JSON nested at most :data:`MAX_JSON_DEPTH` deep (else 400), not empty (400), not larger
 than the app's limit (413); pydantic models are validated as JSON, so a model's strict
 mode refuses ``"2"``, ``2.0`` and ``true`` for an integer while a decimal or UUID may still
-be a string, as JSON has no such types.
+be a string, as JSON has no such types. Query and path parameters are as strict (400):
+an integer is spelled as a JSON integer, not ``2.0`` or ``1e2`` (:mod:`pizza_common.parameters`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from pizza_common import parameters
 from pizza_common.logging import configure_logging
 from pizza_common.metrics import metrics_handler, record_request
 from pizza_common.service import ServiceSettings
@@ -266,7 +268,7 @@ def service_app(
     handlers[ValidationException] = empty_body_first(
         handlers.get(ValidationException, _invalid_input)
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers, *health_handlers(ready_checks), metrics_handler],
         exception_handlers=handlers,
         middleware=[request_logging],
@@ -280,8 +282,12 @@ def service_app(
         logging_config=None,
         openapi_config=openapi_config
         or OpenAPIConfig(title=title, version="1.0.0", description=description),
+        # App-level guards run before those of routers and handlers (payment's admin token).
+        guards=[parameters.guard, *kwargs.pop("guards", ())],
         **kwargs,
     )
+    parameters.install(app)
+    return app
 
 
 def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:
