@@ -121,7 +121,7 @@ def test_a_poison_order_ready_is_dead_lettered_and_delivery_goes_on(
     assert headers["dlq.reason"] in {"not-confluent-framed", "unknown-schema", "malformed-avro"}
 
 
-def test_unknown_order_and_invalid_status_are_problems(run: Processes) -> None:
+def test_unknown_order_and_invalid_query_parameters_are_problems(run: Processes) -> None:
     delivery = run.delivery()
     missing = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}")
     assert missing.status_code == 404
@@ -130,8 +130,18 @@ def test_unknown_order_and_invalid_status_are_problems(run: Processes) -> None:
     events = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}/events")
     assert events.status_code == 404
     invalid = httpx.get(f"{delivery.url}/orders", params={"status": "lost"})
-    assert invalid.status_code == 422
-    assert invalid.json()["errors"][0]["key"] == "status"
+    assert invalid.status_code == 400
+    assert invalid.headers["content-type"].startswith("application/problem+json")
+    assert invalid.json()["errors"][0]["field"] == "status"
+    # An integer is spelled as one: litestar alone would read 2.0 as 2 and 1e2 as 100.
+    for limit in ("2.0", "1e2", "0", "1001", "ten"):
+        refused = httpx.get(f"{delivery.url}/orders", params={"limit": limit})
+        assert refused.status_code == 400, (limit, refused.text)
+        assert [error["field"] for error in refused.json()["errors"]] == ["limit"]
+    assert httpx.get(f"{delivery.url}/orders", params={"limit": "1e2"}).json()["detail"] == (
+        "query parameter limit must be an integer, written in digits (such as 100), not '1e2'"
+    )
+    assert httpx.get(f"{delivery.url}/orders", params={"limit": "2"}).status_code == 200
 
 
 def test_orders_in_progress_continue_after_a_restart(run: Processes, feed: OrderFeed) -> None:

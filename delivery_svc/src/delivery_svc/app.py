@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
-from litestar import Litestar, Request, Response, get
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar import Litestar, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -39,7 +39,7 @@ from pizza_common.db import make_engine, migrate
 from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
 from pizza_common.watchdog import exit_if_crashed
-from pizza_common.web import PROBLEM_JSON, problem, service_app
+from pizza_common.web import PROBLEM_JSON, service_app
 
 log = structlog.get_logger("delivery")
 
@@ -61,14 +61,11 @@ def _not_found(order_id: str) -> NotFoundException:
     )
 
 
-def _invalid_query(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    errors = exc.extra if isinstance(exc.extra, list) else []
-    return problem(422, "Invalid query", exc.detail or "invalid query parameters", errors=errors)
-
-
 NOT_FOUND = ResponseSpec(None, description="No such order (problem+json)", media_type=PROBLEM_JSON)
-UNPROCESSABLE = ResponseSpec(
-    None, description="Invalid status or limit (problem+json)", media_type=PROBLEM_JSON
+BAD_QUERY = ResponseSpec(
+    None,
+    description="Invalid status or limit, each named in errors (problem+json)",
+    media_type=PROBLEM_JSON,
 )
 
 
@@ -156,8 +153,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         "/orders",
         tags=["orders"],
         summary="Orders, newest change first, optionally only those with a status",
-        responses={422: UNPROCESSABLE},
-        exception_handlers={ValidationException: _invalid_query},
+        responses={400: BAD_QUERY},
     )
     async def list_orders(
         status: Annotated[DeliveryStatus | None, QueryParameter()] = None,
