@@ -33,7 +33,7 @@ from pizza_infra.chaos.invariants import check, violation_count
 from pizza_infra.chaos.load import ClientSettings, Load, run_load
 from pizza_infra.chaos.observe import PlatformFiles, observe
 from pizza_infra.chaos.plan import Fault, PlanSettings, make_plan
-from pizza_infra.chaos.quiesce import in_flight, wait_until_settled
+from pizza_infra.chaos.quiesce import dump_stacks, in_flight, wait_until_settled
 from pizza_infra.chaos.report import report_json, table, write_report
 from pizza_infra.config import InfraSettings
 from pizza_infra.services import PlatformSettings, shifted_platform_env
@@ -211,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
         if recovered.returncode != 0:
             print(f"  just up could not bring everything back:\n{recovered.stderr[-2000:]}")
         settling = wait_until_settled(lambda: in_flight(files, infra), args.quiesce_seconds)
+        if not settling.settled:
+            dumped = dump_stacks(platform, infra)
+            print(f"  not settled: stacks of {', '.join(dumped)} dumped into their logs")
         print("check: reading databases, ledger, topics and lag", flush=True)
         observed = observe(files, infra, load.orders, injector.planted)
     finally:

@@ -8,6 +8,9 @@ bound is stuck, and what is still open is left for the invariants to report.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +23,10 @@ from pizza_infra.chaos.observe import (
     read_orders,
     unpublished_events,
 )
+from pizza_infra.chaos.plan import SERVICES
 from pizza_infra.config import InfraSettings
+from pizza_infra.platform import Platform
+from pizza_infra.services import PlatformSettings
 
 QUIESCE_CAP_S = 900.0  # however slowly it still moves, the soak ends
 
@@ -80,3 +86,16 @@ def wait_until_settled(
         if now - changed > stall_s or now - began > cap_s:
             return Settling(False, round(now - began, 1), open_)
         sleep(2)
+
+
+def dump_stacks(platform: PlatformSettings, infra: InfraSettings) -> list[str]:
+    """SIGUSR1 to every service process: each writes all its threads' stacks into its log,
+    the evidence of where a platform that did not settle is stuck."""
+    dumped = []
+    for process in Platform(platform, infra).processes():
+        # Services handle SIGUSR1; to others (and a launcher not yet exec-ed) it is fatal.
+        if process.service in SERVICES and process.port:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGUSR1)
+                dumped.append(process.instance)
+    return dumped
