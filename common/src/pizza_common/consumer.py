@@ -232,11 +232,11 @@ class EventConsumer:
             while not self._stopping.is_set():
                 self._watchdog.turned()
                 message = await self._poll(consumer, self._options.poll_timeout_s)
-                if self._broker_back:
-                    # Clients that lived through a broker restart can hang for good in a
-                    # transaction step (librdkafka ignores its timeout there): start anew.
-                    if message is not None and message.error() is None:
-                        self._rewind(consumer, message)
+                if self._broker_lost and (self._broker_back or message is not None):
+                    # Clients that lived through a broker outage can hang for good in a
+                    # transaction step (librdkafka ignores its timeout there): once the
+                    # broker is back, and before a record is touched, start anew. The new
+                    # consumer resumes from the committed offsets, this record included.
                     raise _Recreate("the broker is back after an outage")
                 if message is None:
                     await self._commit_past_markers(consumer)
@@ -327,7 +327,7 @@ class EventConsumer:
                     tp = TopicPartition(early.topic, early.partition)
                     consumer.pause([tp])
                     paused.append(tp)
-                    self._rewind(consumer, extra)
+                    await self._rewind(consumer, extra)
         finally:
             self._in_flight = None
             if paused:
@@ -380,13 +380,16 @@ class EventConsumer:
         try:
             after_commit = await self._attempt(consumer, producer, outbox, message, give_back)
         except GiveBack:
+            # Not rewound: the partition is leaving (or the consumer closing), and its next
+            # owner starts from the committed offset. A seek now would wait on the revoke
+            # that waits on us.
             await self._abort(producer)
-            self._rewind(consumer, message)
             log.info("record given back", **source.fields())
             return
         except Exception as exc:  # anything else is retried, never skipped
             await self._abort(producer)
-            self._rewind(consumer, message)
+            if not give_back.is_set():
+                await self._rewind(consumer, message)
             if _is_fatal(exc):
                 raise _Recreate(f"fatal client error: {exc}") from exc
             await self._failed(source, exc)
@@ -416,11 +419,14 @@ class EventConsumer:
             self._failures.pop(source.key(), None)
             self._watchdog.concern("record", None)
 
-    def _rewind(self, consumer: Consumer, message: Message) -> None:
-        # Back to the record; polling on keeps the group membership alive meanwhile.
+    async def _rewind(self, consumer: Consumer, message: Message) -> None:
+        # Back to the record; polling on keeps the group membership alive meanwhile. In a
+        # worker thread: a seek can wait on the consumer, never on the event loop.
+        source = _Source.of(message)
         try:
-            source = _Source.of(message)
-            consumer.seek(TopicPartition(source.topic, source.partition, source.offset))
+            await self._call(
+                "seek", consumer.seek, TopicPartition(source.topic, source.partition, source.offset)
+            )
         except KafkaException as exc:  # the partition moved to another member: theirs now
             log.info("not rewound", error=str(exc), **_where(message))
 
@@ -546,6 +552,7 @@ class EventConsumer:
 
     def _on_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._broker_lost = True  # even before the first statistics saw it up
             self._broker_up(False)
         log.warning("kafka client error", error=str(error))
 
@@ -590,6 +597,7 @@ class EventConsumer:
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         lost = {(p.topic, p.partition) for p in partitions}
+        self._broker_lost = True  # the group coordinator was out of reach for a session
         self._give_back_if_in(lost)
         self._assigned = self._assigned - lost
         for key in lost:

@@ -63,12 +63,15 @@ class OutboxRelay:
         """Count the backlog on its own beat: a pass that waits on an unreachable broker
         must not freeze the gauge at what it was when the pass began."""
         while True:
-            try:
-                async with self._engine.connect() as conn:
-                    OUTBOX_BACKLOG.set(await repository.outbox_backlog(conn))
-            except (SQLAlchemyError, OSError) as exc:  # the database is away: count next time
-                log.warning("outbox backlog not counted", error=repr(exc))
+            await self._count_backlog()
             await asyncio.sleep(BACKLOG_EVERY_S)
+
+    async def _count_backlog(self) -> None:
+        try:
+            async with self._engine.connect() as conn:
+                OUTBOX_BACKLOG.set(await repository.outbox_backlog(conn))
+        except (SQLAlchemyError, OSError) as exc:  # the database is away: count next time
+            log.warning("outbox backlog not counted", error=repr(exc))
 
     async def _relay(self) -> None:
         while True:
@@ -108,7 +111,7 @@ class OutboxRelay:
                 await repository.record_publish_failure(
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
-        OUTBOX_BACKLOG.dec(len(sent))
+        await self._count_backlog()  # counted anew: a decrement could race the count
         if failed:
             self._failures += 1
             log.warning(
@@ -121,7 +124,10 @@ class OutboxRelay:
     async def _publish(self, row: OutboxRecord) -> None:
         if row.topic != self._codec.topic:
             raise EventEncodeError(f"the relay has no codec for topic {row.topic}")
-        value = self._codec.encode(from_avro_json(OrderPlaced, row.payload))
+        # In a thread: the first encode asks the schema registry, which may take seconds,
+        # and the event loop must answer customers meanwhile.
+        event = from_avro_json(OrderPlaced, row.payload)
+        value = await asyncio.to_thread(self._codec.encode, event)
         # The publish span continues the trace of the request that placed the order;
         # its context travels in the record's headers to the consumers.
         placed_by = extract_headers(list(json.loads(row.trace_context or "{}").items()))
