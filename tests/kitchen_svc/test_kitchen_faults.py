@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import time
 from functools import partial
 from pathlib import Path
 
@@ -149,3 +152,32 @@ def test_after_a_broker_restart_the_kitchen_is_not_ready_then_cooks_again(
         return answer.status_code == 200 and answer.json()["status"] == "delivered"
 
     wait_until(delivered, 90, "delivery to deliver the order placed after the restart")
+
+
+def test_a_kitchen_frozen_mid_cook_past_its_session_cooks_on_when_thawed(
+    run: Processes, feed: OrderFeed, kafka_settings: KafkaSettings
+) -> None:
+    kitchen = run.kitchen("kitchen-1", cook_seconds="4")
+    wait_for_partitions([kitchen])
+    first = order_placed()
+    feed.place([first])
+    wait_until(
+        lambda: (status(kitchen)["current_order"] or {}).get("order_id") == first.order_id,
+        60,
+        "the kitchen to start cooking",
+    )
+
+    pid = kitchen.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # its partitions are paused for the cook, its session ends
+    try:
+        time.sleep(10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    # Thawed, it finds its partitions lost and gets them back: they must be read again,
+    # the order it was cooking and one placed after it alike.
+    after = order_placed()
+    feed.place([after])
+    records = ready_records(kafka_settings, {first.order_id, after.order_id}, timeout_s=120)
+    assert ready_counts(records) == {first.order_id: 1, after.order_id: 1}

@@ -8,6 +8,7 @@ body. Services never register schemas: the contract is registered deliberately w
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import json
 from enum import StrEnum
@@ -61,6 +62,21 @@ def registry_client(url: str) -> SchemaRegistryClient:
     """
     return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_S})
 
+
+def _registry_io_errors() -> tuple[type[BaseException], ...]:
+    """What the registry client raises when it cannot reach the registry: confluent-kafka
+    uses httpx2 where it is installed, else httpx. Anything else a decode raises is the
+    bytes' fault (poison), so these must be known exactly."""
+    errors: list[type[BaseException]] = [httpx.HTTPError, OSError, TimeoutError]
+    try:
+        httpx2 = importlib.import_module("httpx2")
+    except ImportError:
+        return tuple(errors)
+    errors.append(httpx2.HTTPError)
+    return tuple(errors)
+
+
+REGISTRY_IO_ERRORS = _registry_io_errors()
 
 MAGIC_BYTE = 0
 _HEADER_SIZE = 5
@@ -118,7 +134,7 @@ class AvroEventCodec(Generic[E]):
             record = self._deserializer(data, self._context)
         except SchemaRegistryError as exc:
             raise self._registry_failure(schema_id, exc) from exc
-        except (httpx.HTTPError, OSError) as exc:  # the registry could not be asked
+        except REGISTRY_IO_ERRORS as exc:  # the registry could not be asked
             raise EventDecodeError(
                 self._topic, DecodeFailure.REGISTRY_UNAVAILABLE, repr(exc)
             ) from exc

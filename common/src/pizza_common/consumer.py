@@ -151,6 +151,7 @@ class EventConsumer:
         self._committed: dict[tuple[str, int], int] = {}
         self._failures: dict[tuple[str, int, int], int] = {}
         self._in_flight: _InFlight | None = None
+        self._newly_assigned: set[tuple[str, int]] = set()
         self._timeout_s = settings.kafka_call_timeout_s
         self._grace_s = settings.kafka_stuck_grace_s
         self._watchdog = Watchdog(
@@ -245,6 +246,10 @@ class EventConsumer:
                     log.warning("consumer error", error=str(message.error()))
                     continue
                 await self._handle(consumer, producer, outbox, message)
+                if self._newly_assigned:
+                    # Assigned while a record was in flight: never left paused by it.
+                    self._resume(consumer, [TopicPartition(t, p) for t, p in self._newly_assigned])
+                    self._newly_assigned = set()
         finally:
             self._ready = False
             self._assigned = frozenset()
@@ -335,13 +340,13 @@ class EventConsumer:
         task.result()  # raises _Recreate
 
     def _resume(self, consumer: Consumer, paused: list[TopicPartition]) -> None:
-        still_ours = [tp for tp in paused if (tp.topic, tp.partition) in self._assigned]
-        if not still_ours:
-            return
-        try:
-            consumer.resume(still_ours)
-        except KafkaException as exc:
-            log.info("not resumed", error=str(exc))
+        """Resume all of ``paused``, ours or not any more: librdkafka keeps a partition's
+        pause across a revoke, and one handed back to us later would never be read."""
+        for tp in paused:
+            try:
+                consumer.resume([tp])
+            except KafkaException as exc:
+                log.info("not resumed", error=str(exc), topic=tp.topic, partition=tp.partition)
 
     async def _process(
         self,
@@ -575,6 +580,8 @@ class EventConsumer:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         added = {(p.topic, p.partition) for p in partitions}
         self._assigned = self._assigned | added
+        if self._in_flight is not None:
+            self._newly_assigned |= added
         log.info(
             "partitions assigned",
             group=self._options.group_id,
