@@ -97,6 +97,12 @@ class _ClaimLost(Exception):
     """Our claim on a key was taken over or voided meanwhile: roll back, record nothing."""
 
 
+async def _key_row(connection: AsyncConnection, key: str) -> Any:
+    """The idempotency key's row, or None."""
+    query = select(idempotency_keys).where(idempotency_keys.c.key == key)
+    return (await connection.execute(query)).one_or_none()
+
+
 def _stored(row: Any) -> StoredResponse:
     return StoredResponse(int(row.response_status), json.loads(row.response_body))
 
@@ -149,11 +155,7 @@ class LedgerRepository:
             except IntegrityError:
                 pass
             async with self._engine.begin() as connection:
-                row = (
-                    await connection.execute(
-                        select(idempotency_keys).where(idempotency_keys.c.key == key)
-                    )
-                ).one_or_none()
+                row = await _key_row(connection, key)
                 if row is None:  # released between our insert and this read: try again
                     continue
                 if row.state == VOIDED:
@@ -257,9 +259,7 @@ class LedgerRepository:
             return await self._key_status(connection, key)
 
     async def _key_status(self, connection: AsyncConnection, key: str) -> KeyStatus:
-        row = (
-            await connection.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
-        ).one_or_none()
+        row = await _key_row(connection, key)
         if row is None:
             return KeyStatus(key, KeyState.NONE)
         if row.state == PROCESSING:
@@ -301,11 +301,7 @@ class LedgerRepository:
             except IntegrityError:
                 pass
             async with self._engine.begin() as connection:
-                row = (
-                    await connection.execute(
-                        select(idempotency_keys).where(idempotency_keys.c.key == key)
-                    )
-                ).one_or_none()
+                row = await _key_row(connection, key)
                 if row is None:  # released between our insert and this read: try again
                     continue
                 if row.state == PROCESSING:
