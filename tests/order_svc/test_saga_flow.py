@@ -99,6 +99,35 @@ def test_a_charge_approved_after_order_svc_gave_up_ends_accepted_and_published(
         order.stop()
 
 
+def test_a_claim_left_by_a_dead_payment_instance_is_taken_over_and_the_order_ends(
+    infra: InfraSettings, payment: Payment, tmp_path: Path
+) -> None:
+    # The request claims the key, then takes longer than order_svc's deadline.
+    payment.simulate(latency_ms=LATE)
+    # The worker looks only past the customer's 3 s deadline, as by default (30 s).
+    recovery = {**FAST_RECOVERY, "ORDER_RECOVERY_AFTER_S": "4"}
+    order = order_process(infra, payment, tmp_path, **recovery).start()
+    try:
+        answer = post_order(order)
+        assert answer.status_code == 503, answer.text
+        order_id = answer.json()["order_id"]
+
+        payment.kill()  # before it decides: its claim stays "in progress" in the ledger
+        payment.env["PAYMENT_STALE_CLAIM_S"] = "2"
+        payment.start()
+        payment.simulate(latency_ms={"min": 0, "max": 0})
+
+        state = wait_until(
+            "cancelled",
+            lambda: (s := order_state(order, order_id))["status"] == "cancelled" and s,
+        )
+        assert state["payment"]["outcome"] == "not_charged"
+        assert payment.charges() == {}
+        assert_saga_closed(orders_in_db(tmp_path), ledger(payment))
+    finally:
+        order.stop()
+
+
 def test_a_charge_too_late_to_accept_is_voided_and_the_void_is_idempotent(
     infra: InfraSettings, payment: Payment, tmp_path: Path, kafka_settings: KafkaSettings
 ) -> None:

@@ -89,7 +89,8 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             engine,
             payments,
             interval_s=settings.recovery_interval_s,
-            after_s=settings.recovery_after_s,
+            # Never an order whose request may still be running: that one settles it.
+            after_s=max(settings.recovery_after_s, settings.payment_deadline_s),
             accept_within_s=settings.recovery_accept_within_s,
             batch=settings.recovery_batch,
             on_event=relay.wake,

@@ -93,7 +93,9 @@ def decide(charge: ChargeStatus, *, order_age: timedelta, accept_within: timedel
     """
     match charge.state:
         case ChargeState.IN_PROGRESS:
-            return Wait("payment is still processing a request under the key")
+            # A live request keeps the key (the void answers "in progress": wait); one
+            # whose payment instance died holds it for good unless the void takes it over.
+            return Void(UNCONFIRMED)
         case ChargeState.APPROVED if charge.payment_id is not None:
             if order_age <= accept_within:
                 return Accept(charge.payment_id)
