@@ -103,6 +103,20 @@ async def _key_row(connection: AsyncConnection, key: str) -> Any:
     return (await connection.execute(query)).one_or_none()
 
 
+async def _take_over(connection: AsyncConnection, row: Any, **values: Any) -> bool:
+    """Compare-and-set on a stale claim: True if ``row``'s claim was still the one there."""
+    taken = await connection.execute(
+        update(idempotency_keys)
+        .where(
+            idempotency_keys.c.key == row.key,
+            idempotency_keys.c.state == PROCESSING,
+            idempotency_keys.c.claim_token == row.claim_token,
+        )
+        .values(**values)
+    )
+    return bool(taken.rowcount == 1)
+
+
 def _stored(row: Any) -> StoredResponse:
     return StoredResponse(int(row.response_status), json.loads(row.response_body))
 
@@ -166,16 +180,7 @@ class LedgerRepository:
                     return Completed(_stored(row))
                 if row.claimed_at >= stale_before:
                     return InProgress()
-                taken = await connection.execute(
-                    update(idempotency_keys)
-                    .where(
-                        idempotency_keys.c.key == key,
-                        idempotency_keys.c.state == PROCESSING,
-                        idempotency_keys.c.claim_token == row.claim_token,
-                    )
-                    .values(claim_token=token, claimed_at=now)
-                )
-                if taken.rowcount == 1:
+                if await _take_over(connection, row, claim_token=token, claimed_at=now):
                     return Claimed(key, token)
         return InProgress()
 
@@ -307,16 +312,7 @@ class LedgerRepository:
                 if row.state == PROCESSING:
                     if row.claimed_at >= stale_before:
                         return InProgress()
-                    taken = await connection.execute(
-                        update(idempotency_keys)
-                        .where(
-                            idempotency_keys.c.key == key,
-                            idempotency_keys.c.state == PROCESSING,
-                            idempotency_keys.c.claim_token == row.claim_token,
-                        )
-                        .values(state=VOIDED, claimed_at=now)
-                    )
-                    if taken.rowcount != 1:
+                    if not await _take_over(connection, row, state=VOIDED, claimed_at=now):
                         continue
                 elif row.state == COMPLETED:
                     voided = await connection.execute(
