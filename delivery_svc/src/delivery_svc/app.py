@@ -27,12 +27,11 @@ from delivery_svc.api_models import (
     summary_view,
     tracking_view,
 )
-from delivery_svc.dispatcher import Dispatcher
+from delivery_svc.domain import DeliveryStatus, TrackedOrder
 from delivery_svc.feed import StatusFeed
-from delivery_svc.projection import Projection
+from delivery_svc.service import Dispatcher, Projection
 from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
 from delivery_svc.store import DeliveryStore
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder
 from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder
+from delivery_svc.domain import DeliveryStatus, TrackedOrder
 
 
 def busy_drivers(orders: Sequence[TrackedOrder]) -> set[str]:

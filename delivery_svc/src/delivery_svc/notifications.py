@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from delivery_svc.tracking import DeliveryStatus
+from delivery_svc.domain import DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from delivery_svc.domain import DeliveryStatus, Destination, TrackedOrder
 from delivery_svc.notifications import Message
 from delivery_svc.tables import notifications, orders, processed_events
-from delivery_svc.tracking import DeliveryStatus, Destination, TrackedOrder
 from pizza_common.tracing import inject_headers
 
 

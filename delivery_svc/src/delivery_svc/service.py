@@ -1,5 +1,10 @@
-"""Runs the fleet: applies :func:`fleet.next_moves` until nothing moves, then sleeps until
-the next arrival or until a newly ready order wakes it."""
+"""delivery_svc's use cases.
+
+:class:`Projection`: the consumer loop's handler, order.placed and order.ready into
+tracked orders. :class:`Dispatcher`: runs the fleet, applies :func:`fleet.next_moves`
+until nothing moves, then sleeps until the next arrival or until a newly ready order
+wakes it.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,23 @@ import contextlib
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import structlog
 
+from delivery_svc.domain import DeliveryStatus, TrackedOrder, on_placed, on_ready
 from delivery_svc.feed import StatusFeed
 from delivery_svc.fleet import next_arrival, next_moves
 from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
 from delivery_svc.notifications import message_for
 from delivery_svc.store import DeliveryStore
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder
+from pizza_common.consumer import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
 from pizza_common.durations import SecondsRange
+from pizza_common.events import OrderPlaced, OrderReady
 from pizza_common.tracing import extract_headers, span
 
 log = structlog.get_logger("delivery.fleet")
+projection_log = structlog.get_logger("delivery")
 
 IDLE_CHECK_S = 5.0
 """Look again at least this often, whatever happens."""
@@ -109,3 +118,37 @@ class Dispatcher:
         for waiter in waiters:
             waiter.cancel()
         self._wake.clear()
+
+
+class Projection:
+    def __init__(self, store: DeliveryStore, feed: StatusFeed, dispatcher: Dispatcher) -> None:
+        self._store = store
+        self._feed = feed
+        self._dispatcher = dispatcher
+
+    async def handle(self, consumed: ConsumedEvent, _outbox: Outbox) -> AfterCommit | None:
+        event = consumed.event
+        change: Callable[[TrackedOrder | None], TrackedOrder]
+        if isinstance(event, OrderPlaced):
+            change = partial(on_placed, event=event)
+        elif isinstance(event, OrderReady):
+            if event.pizza_count < 1:
+                raise RejectedEvent(f"pizza_count {event.pizza_count} is not positive")
+            change = partial(on_ready, event=event)
+        else:
+            raise RejectedEvent(f"unexpected event {type(event).__name__}")
+        changed = await self._store.apply_event(
+            event_id=event.event_id,
+            topic=consumed.topic,
+            order_id=event.order_id,
+            change=change,
+            now=datetime.now(UTC),
+        )
+        if changed is None:
+            projection_log.info("duplicate or no change, ignored", topic=consumed.topic)
+            return None
+        projection_log.info(changed.status.value, topic=consumed.topic)
+        self._feed.publish(changed)
+        if changed.waits_for_driver:
+            self._dispatcher.wake()
+        return None
