@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from delivery_svc.domain import DeliveryStatus, TrackedOrder
-from delivery_svc.store import SentNotification
+from delivery_svc.domain import DeliveryStatus, SentNotification, TrackedOrder
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """delivery_svc's use cases.
 
 :class:`Projection`: the consumer loop's handler, order.placed and order.ready into
-tracked orders. :class:`Dispatcher`: runs the fleet, applies :func:`fleet.next_moves`
+tracked orders. :class:`Dispatcher`: runs the fleet, applies :func:`domain.next_moves`
 until nothing moves, then sleeps until the next arrival or until a newly ready order
 wakes it.
 """
@@ -17,11 +17,17 @@ from functools import partial
 
 import structlog
 
-from delivery_svc.domain import DeliveryStatus, TrackedOrder, on_placed, on_ready
+from delivery_svc.domain import (
+    DeliveryStatus,
+    TrackedOrder,
+    message_for,
+    next_arrival,
+    next_moves,
+    on_placed,
+    on_ready,
+)
 from delivery_svc.feed import StatusFeed
-from delivery_svc.fleet import next_arrival, next_moves
 from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
-from delivery_svc.notifications import message_for
 from delivery_svc.store import DeliveryStore
 from pizza_common.consumer import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
 from pizza_common.durations import SecondsRange
