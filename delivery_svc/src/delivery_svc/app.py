@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -27,15 +27,15 @@ from delivery_svc.api_models import (
     summary_view,
     tracking_view,
 )
-from delivery_svc.domain import DeliveryStatus, TrackedOrder
+from delivery_svc.domain import DeliveryStatus
 from delivery_svc.feed import StatusFeed
-from delivery_svc.service import Dispatcher, Projection
+from delivery_svc.handlers import TOPICS, EventHandler, codecs
+from delivery_svc.service import DeliveryService
 from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
 from delivery_svc.store import DeliveryStore
-from pizza_common.avro import AvroEventCodec, registry_client
+from pizza_common.avro import registry_client
 from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
-from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
 from pizza_common.watchdog import exit_if_crashed
 from pizza_common.web import PROBLEM_JSON, service_app
@@ -43,13 +43,11 @@ from pizza_common.web import PROBLEM_JSON, service_app
 log = structlog.get_logger("delivery")
 
 MIGRATIONS = "delivery_svc:migrations"
-STEP_ORDER = list(DeliveryStatus)
 
 
 @dataclass
 class Running:
-    store: DeliveryStore
-    feed: StatusFeed
+    service: DeliveryService
     consumer: EventConsumer
 
 
@@ -79,35 +77,29 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         kafka = KafkaSettings()
         registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
-        store, feed = DeliveryStore(engine), StatusFeed()
-        dispatcher = Dispatcher(store, feed, settings.driver_names, settings.drive_time)
+        service = DeliveryService(
+            DeliveryStore(engine), StatusFeed(), settings.driver_names, settings.drive_time
+        )
         consumer = EventConsumer(
             kafka,
-            ConsumerOptions(
-                group_id=CONSUMER_GROUP,
-                instance=settings.instance_id,
-                topics=[ORDER_PLACED, ORDER_READY],
-            ),
-            {
-                ORDER_PLACED: AvroEventCodec(registry, OrderPlaced),
-                ORDER_READY: AvroEventCodec(registry, OrderReady),
-            },
-            Projection(store, feed, dispatcher).handle,
+            ConsumerOptions(group_id=CONSUMER_GROUP, instance=settings.instance_id, topics=TOPICS),
+            codecs(registry),
+            EventHandler(service).handle,
             stopping=stopping,
         )
         tasks = [
             asyncio.create_task(consumer.run(), name="delivery-consumer"),
-            asyncio.create_task(dispatcher.run(stopping), name="delivery-fleet"),
+            asyncio.create_task(service.run_fleet(stopping), name="delivery-fleet"),
         ]
         for task in tasks:
             task.add_done_callback(exit_if_crashed)
-        state["running"] = Running(store, feed, consumer)
+        state["running"] = Running(service, consumer)
         log.info("delivery open", drivers=settings.drivers, drive_seconds=settings.drive_seconds)
         try:
             yield
         finally:
             stopping.set()
-            feed.close()
+            service.close()
             for result in await asyncio.gather(*tasks, return_exceptions=True):
                 if isinstance(result, BaseException):
                     log.error("stopped with an error", error=repr(result))
@@ -128,11 +120,11 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         responses={404: NOT_FOUND},
     )
     async def get_order(order_id: FromPath[str]) -> OrderTracking:
-        store = running().store
-        order = await store.get(order_id)
-        if order is None:
+        found = await running().service.tracking(order_id)
+        if found is None:
             raise _not_found(order_id)
-        return tracking_view(order, await store.notifications_of(order_id))
+        order, sent = found
+        return tracking_view(order, sent)
 
     @get(
         "/orders/{order_id:str}/events",
@@ -143,10 +135,10 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         responses={404: NOT_FOUND},
     )
     async def order_events(order_id: FromPath[str]) -> ServerSentEvent:
-        current = running()
-        if await current.store.get(order_id) is None:
+        service = running().service
+        if await service.get(order_id) is None:
             raise _not_found(order_id)
-        return ServerSentEvent(_status_stream(current, order_id))
+        return ServerSentEvent(_status_stream(service, order_id))
 
     @get(
         "/orders",
@@ -158,7 +150,7 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         status: Annotated[DeliveryStatus | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> OrderList:
-        found = await running().store.find(status, limit)
+        found = await running().service.find(status, limit)
         return OrderList([summary_view(order) for order in found])
 
     return service_app(
@@ -170,17 +162,10 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
     )
 
 
-async def _status_stream(current: Running, order_id: str) -> AsyncIterator[ServerSentEventMessage]:
-    # Follow first, then read: a change between the two is queued, not missed.
-    async with current.feed.follow(order_id) as changes:
-        order: TrackedOrder | None = await current.store.get(order_id)
-        sent: DeliveryStatus | None = None
-        while order is not None:
-            status = order.status
-            if sent is None or STEP_ORDER.index(status) > STEP_ORDER.index(sent):
-                data = encode_json(status_change(order)).decode()
-                yield ServerSentEventMessage(data=data, event="status")
-                sent = status
-            if status is DeliveryStatus.DELIVERED:
-                return
-            order = await changes.get()
+async def _status_stream(
+    service: DeliveryService, order_id: str
+) -> AsyncIterator[ServerSentEventMessage]:
+    async with aclosing(service.status_changes(order_id)) as changes:
+        async for order in changes:
+            data = encode_json(status_change(order)).decode()
+            yield ServerSentEventMessage(data=data, event="status")
