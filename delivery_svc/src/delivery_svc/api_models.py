@@ -1,4 +1,4 @@
-"""What the REST API returns, built from tracked orders."""
+"""What the REST API returns, mapped from the domain's tracked orders and notifications."""
 
 from __future__ import annotations
 
@@ -74,10 +74,8 @@ def tracking_view(order: TrackedOrder, sent: list[SentNotification]) -> OrderTra
 
 
 def summary_view(order: TrackedOrder) -> OrderSummary:
-    status = order.status
-    return OrderSummary(order.order_id, status, order.reached()[status], order.driver)
+    return OrderSummary(order.order_id, order.status, order.since, order.driver)
 
 
 def status_change(order: TrackedOrder) -> StatusChange:
-    status = order.status
-    return StatusChange(order.order_id, status, order.reached()[status], order.driver)
+    return StatusChange(order.order_id, order.status, order.since, order.driver)
