@@ -1,12 +1,11 @@
-"""What the REST API returns, built from tracked orders."""
+"""What the REST API returns, mapped from the domain's tracked orders and notifications."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from delivery_svc.store import SentNotification
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder
+from delivery_svc.domain import DeliveryStatus, SentNotification, TrackedOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +74,8 @@ def tracking_view(order: TrackedOrder, sent: list[SentNotification]) -> OrderTra
 
 
 def summary_view(order: TrackedOrder) -> OrderSummary:
-    status = order.status
-    return OrderSummary(order.order_id, status, order.reached()[status], order.driver)
+    return OrderSummary(order.order_id, order.status, order.since, order.driver)
 
 
 def status_change(order: TrackedOrder) -> StatusChange:
-    status = order.status
-    return StatusChange(order.order_id, status, order.reached()[status], order.driver)
+    return StatusChange(order.order_id, order.status, order.since, order.driver)

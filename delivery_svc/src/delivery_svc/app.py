@@ -1,6 +1,6 @@
-"""delivery_svc's REST API: where each order is on its way to the door.
+"""The delivery_svc application: routes, dependencies, and what runs while it is up.
 
-``create_app`` connects to nothing: the database is migrated and the consumer and the
+Creating the app connects to nothing: the database is migrated and the consumer and the
 fleet are started in the lifespan, and stopped there again on SIGTERM.
 """
 
@@ -9,179 +9,96 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated
 
 import structlog
-from litestar import Litestar, get
-from litestar.exceptions import NotFoundException
-from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
-from litestar.serialization import encode_json
+from litestar import Litestar
+from litestar.di import Provide
 
-from delivery_svc.api_models import (
-    OrderList,
-    OrderTracking,
-    status_change,
-    summary_view,
-    tracking_view,
-)
-from delivery_svc.dispatcher import Dispatcher
+from delivery_svc.api import get_order, list_orders, order_events
 from delivery_svc.feed import StatusFeed
-from delivery_svc.projection import Projection
+from delivery_svc.handlers import TOPICS, EventHandler, codecs
+from delivery_svc.service import DeliveryService
 from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
 from delivery_svc.store import DeliveryStore
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder
-from pizza_common.avro import AvroEventCodec, registry_client
+from pizza_common.avro import registry_client
 from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
-from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.settings import KafkaSettings
 from pizza_common.watchdog import exit_if_crashed
-from pizza_common.web import PROBLEM_JSON, service_app
+from pizza_common.web import service_app
 
 log = structlog.get_logger("delivery")
 
 MIGRATIONS = "delivery_svc:migrations"
-STEP_ORDER = list(DeliveryStatus)
 
 
-@dataclass
-class Running:
-    store: DeliveryStore
-    feed: StatusFeed
-    consumer: EventConsumer
+class Runtime:
+    """What exists only while the app runs: the engine, the store and the service on top
+    of it, and the two essential tasks, the consumer and the fleet. Either ending on an
+    error stops the process (:func:`exit_if_crashed`)."""
 
-
-def _not_found(order_id: str) -> NotFoundException:
-    return NotFoundException(
-        detail=f"no order {order_id} is known to delivery (yet): it appears once "
-        "order.placed or order.ready for it was received"
-    )
-
-
-NOT_FOUND = ResponseSpec(None, description="No such order (problem+json)", media_type=PROBLEM_JSON)
-BAD_QUERY = ResponseSpec(
-    None,
-    description="Invalid status or limit, each named in errors (problem+json)",
-    media_type=PROBLEM_JSON,
-)
-
-
-def create_app(settings: DeliverySettings | None = None) -> Litestar:
-    settings = settings or DeliverySettings()
-    state: dict[str, Running] = {}
+    def __init__(self, settings: DeliverySettings) -> None:
+        self.settings = settings
+        self._service: DeliveryService | None = None
+        self._consumer: EventConsumer | None = None
 
     @asynccontextmanager
-    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
         engine = make_engine(settings.db_url)
         await migrate(engine, MIGRATIONS)
         kafka = KafkaSettings()
         registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
-        store, feed = DeliveryStore(engine), StatusFeed()
-        dispatcher = Dispatcher(store, feed, settings.driver_names, settings.drive_time)
+        service = DeliveryService(
+            DeliveryStore(engine), StatusFeed(), settings.driver_names, settings.drive_time
+        )
         consumer = EventConsumer(
             kafka,
-            ConsumerOptions(
-                group_id=CONSUMER_GROUP,
-                instance=settings.instance_id,
-                topics=[ORDER_PLACED, ORDER_READY],
-            ),
-            {
-                ORDER_PLACED: AvroEventCodec(registry, OrderPlaced),
-                ORDER_READY: AvroEventCodec(registry, OrderReady),
-            },
-            Projection(store, feed, dispatcher).handle,
+            ConsumerOptions(group_id=CONSUMER_GROUP, instance=settings.instance_id, topics=TOPICS),
+            codecs(registry),
+            EventHandler(service).handle,
             stopping=stopping,
         )
         tasks = [
             asyncio.create_task(consumer.run(), name="delivery-consumer"),
-            asyncio.create_task(dispatcher.run(stopping), name="delivery-fleet"),
+            asyncio.create_task(service.run_fleet(stopping), name="delivery-fleet"),
         ]
         for task in tasks:
             task.add_done_callback(exit_if_crashed)
-        state["running"] = Running(store, feed, consumer)
+        self._service, self._consumer = service, consumer
         log.info("delivery open", drivers=settings.drivers, drive_seconds=settings.drive_seconds)
         try:
             yield
         finally:
             stopping.set()
-            feed.close()
+            service.close()
             for result in await asyncio.gather(*tasks, return_exceptions=True):
                 if isinstance(result, BaseException):
                     log.error("stopped with an error", error=repr(result))
+            self._service = None
             await engine.dispose()
             log.info("delivery closed")
 
-    def running() -> Running:
-        return state["running"]
+    def service(self) -> DeliveryService:
+        if self._service is None:
+            raise RuntimeError("delivery_svc has not started")
+        return self._service
 
-    async def consumer_ready() -> str | None:
-        current = state.get("running")
-        return "consumer not started" if current is None else current.consumer.problem()
+    async def consumer_ready(self) -> str | None:
+        """What keeps the consumer from being ready (its own ``problem()``), or None."""
+        if self._consumer is None:
+            return "consumer not started"
+        return self._consumer.problem()
 
-    @get(
-        "/orders/{order_id:str}",
-        tags=["orders"],
-        summary="Status and timeline of one order",
-        responses={404: NOT_FOUND},
-    )
-    async def get_order(order_id: FromPath[str]) -> OrderTracking:
-        store = running().store
-        order = await store.get(order_id)
-        if order is None:
-            raise _not_found(order_id)
-        return tracking_view(order, await store.notifications_of(order_id))
 
-    @get(
-        "/orders/{order_id:str}/events",
-        tags=["orders"],
-        summary="Status changes of one order as server-sent events",
-        description="Sends the current status at once, then each change (event `status`, "
-        "data: JSON with order_id, status, at, driver); ends after `delivered`.",
-        responses={404: NOT_FOUND},
-    )
-    async def order_events(order_id: FromPath[str]) -> ServerSentEvent:
-        current = running()
-        if await current.store.get(order_id) is None:
-            raise _not_found(order_id)
-        return ServerSentEvent(_status_stream(current, order_id))
-
-    @get(
-        "/orders",
-        tags=["orders"],
-        summary="Orders, newest change first, optionally only those with a status",
-        responses={400: BAD_QUERY},
-    )
-    async def list_orders(
-        status: Annotated[DeliveryStatus | None, QueryParameter()] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    ) -> OrderList:
-        found = await running().store.find(status, limit)
-        return OrderList([summary_view(order) for order in found])
-
+def create_app(settings: DeliverySettings | None = None) -> Litestar:
+    runtime = Runtime(settings or DeliverySettings())
     return service_app(
         title="delivery_svc",
         description="Where each order is on its way to the door.",
         route_handlers=[get_order, order_events, list_orders],
-        ready_checks={"consumer": consumer_ready},
-        lifespan=[lifespan],
+        ready_checks={"consumer": runtime.consumer_ready},
+        dependencies={"delivery": Provide(runtime.service, sync_to_thread=False)},
+        lifespan=[runtime.lifespan],
     )
-
-
-async def _status_stream(current: Running, order_id: str) -> AsyncIterator[ServerSentEventMessage]:
-    # Follow first, then read: a change between the two is queued, not missed.
-    async with current.feed.follow(order_id) as changes:
-        order: TrackedOrder | None = await current.store.get(order_id)
-        sent: DeliveryStatus | None = None
-        while order is not None:
-            status = order.status
-            if sent is None or STEP_ORDER.index(status) > STEP_ORDER.index(sent):
-                data = encode_json(status_change(order)).decode()
-                yield ServerSentEventMessage(data=data, event="status")
-                sent = status
-            if status is DeliveryStatus.DELIVERED:
-                return
-            order = await changes.get()

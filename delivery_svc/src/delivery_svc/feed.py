@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from delivery_svc.tracking import TrackedOrder
+from delivery_svc.domain import TrackedOrder
 
 CLOSED = None
 """Put into every queue when the service stops, so the streams end."""

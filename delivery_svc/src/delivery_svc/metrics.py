@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from delivery_svc.notifications import MESSAGES
-from delivery_svc.tracking import TrackedOrder
+from delivery_svc.domain import MESSAGES, TrackedOrder
 
 # Delivery takes minutes with real drive times and seconds in the demos.
 _BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)

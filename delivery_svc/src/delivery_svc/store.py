@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,18 +11,9 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from delivery_svc.notifications import Message
+from delivery_svc.domain import DeliveryStatus, Destination, Message, SentNotification, TrackedOrder
 from delivery_svc.tables import notifications, orders, processed_events
-from delivery_svc.tracking import DeliveryStatus, Destination, TrackedOrder
 from pizza_common.tracing import inject_headers
-
-
-@dataclass(frozen=True, slots=True)
-class SentNotification:
-    kind: DeliveryStatus
-    message_de: str
-    message_en: str
-    sent_at: datetime
 
 
 class DeliveryStore:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from delivery_svc.fleet import busy_drivers, next_arrival, next_moves
-from delivery_svc.tracking import DeliveryStatus, TrackedOrder, on_placed, on_ready
+from delivery_svc.domain import (
+    DeliveryStatus,
+    TrackedOrder,
+    busy_drivers,
+    next_arrival,
+    next_moves,
+    on_placed,
+    on_ready,
+)
 from tests.factories import order_placed, order_ready
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

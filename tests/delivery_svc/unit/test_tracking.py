@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from delivery_svc.tracking import DeliveryStatus, on_placed, on_ready
+from delivery_svc.domain import DeliveryStatus, on_placed, on_ready
 from tests.factories import order_placed, order_ready
 
 

@@ -1,0 +1,184 @@
+"""delivery_svc's use cases: the only place where the domain meets the store and the feed.
+
+Applying an event (from :mod:`delivery_svc.handlers`), moving the fleet (its loop runs
+:func:`domain.next_moves` until nothing moves, then sleeps until the next arrival or
+until a newly ready order wakes it), and reading or following orders (for the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncGenerator, Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+
+import structlog
+
+from delivery_svc.domain import (
+    DeliveryEvent,
+    DeliveryStatus,
+    SentNotification,
+    TrackedOrder,
+    apply,
+    is_past,
+    message_for,
+    next_moves,
+    seconds_to_wait,
+)
+from delivery_svc.feed import StatusFeed
+from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
+from delivery_svc.store import DeliveryStore
+from pizza_common.durations import SecondsRange
+from pizza_common.tracing import extract_headers, span
+
+log = structlog.get_logger("delivery")
+fleet_log = structlog.get_logger("delivery.fleet")
+
+IDLE_CHECK_S = 5.0
+"""The fleet looks again at least this often, whatever happens."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        feed: StatusFeed,
+        drivers: Sequence[str],
+        drive_time: SecondsRange,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._drivers = list(drivers)
+        self._drive_time = drive_time
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    # --- Events -----------------------------------------------------------------------
+
+    async def apply_event(self, event: DeliveryEvent, topic: str) -> TrackedOrder | None:
+        """Apply an accepted event once; the order if it changed (followers see it, and
+        the fleet wakes for an order that now waits for a driver)."""
+        changed = await self._store.apply_event(
+            event_id=event.event_id,
+            topic=topic,
+            order_id=event.order_id,
+            change=partial(apply, event=event),
+            now=self._clock(),
+        )
+        if changed is None:
+            log.info("duplicate or no change, ignored", topic=topic)
+            return None
+        log.info(changed.status.value, topic=topic)
+        self._feed.publish(changed)
+        if changed.waits_for_driver:
+            self.wake()
+        return changed
+
+    # --- The fleet --------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make the fleet look at once (an order waits for a driver)."""
+        self._wake.set()
+
+    async def run_fleet(self, stopping: asyncio.Event) -> None:
+        """Move the fleet until ``stopping`` is set."""
+        while not stopping.is_set():
+            try:
+                moved = await self.move_fleet()
+            except Exception as exc:  # noqa: BLE001 - e.g. database busy: try again shortly
+                fleet_log.warning("fleet step failed", error=repr(exc))
+                moved = False
+            if moved:
+                continue
+            await self._sleep(stopping)
+
+    async def move_fleet(self) -> bool:
+        """Move every order that moves now one step; True if any did."""
+        now = self._clock()
+        orders = await self._store.in_fleet_hands()
+        moves = next_moves(orders, self._drivers, now, lambda: self._drive_time.draw(self._rng))
+        for order in moves:
+            parent = extract_headers(await self._store.trace_context(order.order_id))
+            with span(
+                f"delivery {order.status.value}",
+                parent=parent,
+                attributes={"pizza.order_id": order.order_id, "pizza.driver": order.driver or ""},
+            ):
+                await self._move(order, now)
+        return bool(moves)
+
+    async def _move(self, order: TrackedOrder, now: datetime) -> None:
+        """One step of one order (assigned, on the way, delivered) and its notification."""
+        status = order.status
+        message = message_for(status)
+        notified = await self._store.save_move(order, now, message)
+        fleet_log.info(status.value, order_id=order.order_id, driver=order.driver)
+        if notified and message is not None:
+            NOTIFICATIONS.labels(message.kind.value).inc()
+            if status is DeliveryStatus.DELIVERED:  # notified: once per order
+                observe_delivered(order)
+            fleet_log.info(
+                "notification sent",
+                order_id=order.order_id,
+                kind=message.kind.value,
+                phone=order.destination.phone if order.destination else None,
+                de=message.de,
+                en=message.en,
+            )
+        self._feed.publish(order)
+
+    async def _sleep(self, stopping: asyncio.Event) -> None:
+        orders = await self._store.in_fleet_hands()
+        timeout = seconds_to_wait(orders, self._clock(), IDLE_CHECK_S)
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        self._wake.clear()
+
+    # --- Reading and following orders -------------------------------------------------
+
+    async def get(self, order_id: str) -> TrackedOrder | None:
+        return await self._store.get(order_id)
+
+    async def tracking(self, order_id: str) -> tuple[TrackedOrder, list[SentNotification]] | None:
+        """The order and the notifications sent for it, if delivery knows it."""
+        order = await self._store.get(order_id)
+        if order is None:
+            return None
+        return order, await self._store.notifications_of(order_id)
+
+    async def find(self, status: DeliveryStatus | None, limit: int) -> list[TrackedOrder]:
+        """Orders, newest change first, optionally only those with ``status``."""
+        return await self._store.find(status, limit)
+
+    async def status_changes(self, order_id: str) -> AsyncGenerator[TrackedOrder, None]:
+        """The order as it is now, then each time it reaches a further step; ends once
+        delivered (or when the service stops)."""
+        # Follow first, then read: a change between the two is queued, not missed.
+        async with self._feed.follow(order_id) as changes:
+            order = await self._store.get(order_id)
+            sent: DeliveryStatus | None = None
+            while order is not None:
+                status = order.status
+                if is_past(status, sent):
+                    yield order
+                    sent = status
+                if status is DeliveryStatus.DELIVERED:
+                    return
+                order = await changes.get()
+
+    def close(self) -> None:
+        """End every stream of status changes."""
+        self._feed.close()

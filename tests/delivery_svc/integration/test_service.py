@@ -1,0 +1,182 @@
+"""delivery's use cases and its event handler on a real (SQLite) database, without Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from delivery_svc.app import MIGRATIONS
+from delivery_svc.domain import DeliveryStatus, TrackedOrder
+from delivery_svc.feed import StatusFeed
+from delivery_svc.handlers import TOPICS, EventHandler
+from delivery_svc.service import DeliveryService
+from delivery_svc.store import DeliveryStore
+from pizza_common.consumer import ConsumedEvent, RejectedEvent
+from pizza_common.db import make_engine, migrate
+from pizza_common.durations import SecondsRange
+from pizza_common.events import ORDER_PLACED, ORDER_READY
+from tests.factories import order_placed, order_ready
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[DeliveryStore]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'delivery.db'}")
+    await migrate(engine, MIGRATIONS)
+    yield DeliveryStore(engine)
+    await engine.dispose()
+
+
+def _service(store: DeliveryStore, clock: Clock, drive: str = "30") -> DeliveryService:
+    return DeliveryService(
+        store,
+        StatusFeed(),
+        ["driver-1"],
+        SecondsRange.parse(drive),
+        rng=random.Random(1),
+        clock=clock,
+    )
+
+
+async def _handle(handler: EventHandler, topic: str, event: object) -> None:
+    consumed = ConsumedEvent(event=event, topic=topic, partition=0, offset=0)  # type: ignore[arg-type]
+    assert await handler.handle(consumed, _NoOutbox()) is None
+
+
+class _NoOutbox:
+    async def publish(self, topic: str, *, key: str, value: bytes, headers: object = None) -> None:
+        raise AssertionError("delivery publishes nothing")
+
+
+def test_delivery_consumes_order_placed_and_order_ready() -> None:
+    assert TOPICS == [ORDER_PLACED, ORDER_READY]
+
+
+async def test_events_apply_once_and_an_order_walks_to_the_door(store: DeliveryStore) -> None:
+    clock = Clock()
+    service = _service(store, clock)
+    handler = EventHandler(service)
+    placed = order_placed()
+    ready = order_ready(placed)
+
+    await _handle(handler, ORDER_READY, ready)
+    await _handle(handler, ORDER_PLACED, placed)
+    await _handle(handler, ORDER_PLACED, placed)  # the same event again: ignored
+    assert await service.apply_event(placed, ORDER_PLACED) is None
+    order = await service.get(placed.order_id)
+    assert order is not None
+    assert order.status is DeliveryStatus.READY
+    assert order.waits_for_driver
+
+    assert await service.move_fleet()  # assigned
+    assert await service.move_fleet()  # on the way
+    assert not await service.move_fleet(), "not there yet"
+    clock.now = T0 + timedelta(seconds=30)
+    assert await service.move_fleet()  # delivered
+    assert not await service.move_fleet()
+
+    found = await service.tracking(placed.order_id)
+    assert found is not None
+    order, sent = found
+    assert [step for step, _ in order.timeline()] == list(DeliveryStatus)
+    assert order.driver == "driver-1"
+    assert [(n.kind, n.sent_at) for n in sent] == [
+        (DeliveryStatus.ON_THE_WAY, T0),
+        (DeliveryStatus.DELIVERED, T0 + timedelta(seconds=30)),
+    ]
+    assert [o.order_id for o in await service.find(DeliveryStatus.DELIVERED, 10)] == [
+        placed.order_id
+    ]
+    assert await service.find(DeliveryStatus.READY, 10) == []
+    assert await service.tracking("unknown") is None
+
+
+async def test_an_event_delivery_cannot_apply_is_rejected_and_changes_nothing(
+    store: DeliveryStore,
+) -> None:
+    service = _service(store, Clock())
+    placed = order_placed()
+    empty = replace(order_ready(placed), pizza_count=0)
+    with pytest.raises(RejectedEvent, match="pizza_count 0 is not positive"):
+        await _handle(EventHandler(service), ORDER_READY, empty)
+    assert await service.get(placed.order_id) is None
+
+
+async def test_followers_get_the_current_status_then_each_further_step(
+    store: DeliveryStore,
+) -> None:
+    clock = Clock()
+    service = _service(store, clock, drive="0")
+    placed = order_placed()
+    await service.apply_event(placed, ORDER_PLACED)
+    seen: list[DeliveryStatus] = []
+
+    async def follow() -> None:
+        async for order in service.status_changes(placed.order_id):
+            seen.append(order.status)
+            first.set()
+
+    first = asyncio.Event()
+    following = asyncio.create_task(follow())
+    await asyncio.wait_for(first.wait(), timeout=5)
+    await service.apply_event(order_ready(placed), ORDER_READY)
+    while await service.move_fleet():
+        pass
+    await asyncio.wait_for(following, timeout=5)
+    assert seen == list(DeliveryStatus)
+
+
+async def test_a_stream_ends_when_the_service_closes(store: DeliveryStore) -> None:
+    service = _service(store, Clock())
+    placed = order_placed()
+    await service.apply_event(placed, ORDER_PLACED)
+    seen: list[TrackedOrder] = []
+
+    async def follow() -> None:
+        async for order in service.status_changes(placed.order_id):
+            seen.append(order)
+            first.set()
+
+    first = asyncio.Event()
+    following = asyncio.create_task(follow())
+    await asyncio.wait_for(first.wait(), timeout=5)
+    service.close()
+    await asyncio.wait_for(following, timeout=5)
+    assert [o.status for o in seen] == [DeliveryStatus.RECEIVED]
+    assert [o async for o in service.status_changes("unknown")] == []
+
+
+async def test_a_ready_order_wakes_the_sleeping_fleet(store: DeliveryStore) -> None:
+    service = _service(store, Clock(), drive="0")
+    stopping = asyncio.Event()
+    fleet = asyncio.create_task(service.run_fleet(stopping))
+    await asyncio.sleep(0.1)  # nothing to do: the fleet sleeps (up to 5 s)
+    placed = order_placed()
+    await service.apply_event(placed, ORDER_PLACED)
+    await service.apply_event(order_ready(placed), ORDER_READY)
+
+    async def delivered() -> None:
+        while True:
+            order = await service.get(placed.order_id)
+            if order is not None and order.status is DeliveryStatus.DELIVERED:
+                return
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(delivered(), timeout=3)
+    stopping.set()
+    await asyncio.wait_for(fleet, timeout=3)
