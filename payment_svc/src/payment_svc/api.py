@@ -24,7 +24,7 @@ from payment_svc.api_models import (
     simulation_view,
 )
 from payment_svc.domain import IDEMPOTENCY_KEY, VOID_REASON, is_valid_idempotency_key
-from payment_svc.payments import (
+from payment_svc.service import (
     Charged,
     Hanging,
     KeyStatusJSON,
@@ -35,8 +35,8 @@ from payment_svc.payments import (
     key_status_view,
     payment_view,
 )
-from payment_svc.repository import InProgress, KeyReused, KeyVoided
 from payment_svc.shared_simulation import SharedSimulation
+from payment_svc.store import InProgress, KeyReused, KeyVoided
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")

@@ -28,10 +28,10 @@ from payment_svc.api import (
     put_simulation,
     void_key,
 )
-from payment_svc.payments import PaymentService
-from payment_svc.repository import LedgerRepository
+from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation, SimulationRepository
+from payment_svc.store import LedgerRepository
 from pizza_common.db import make_engine, migrate
 from pizza_common.web import problem, service_app
 

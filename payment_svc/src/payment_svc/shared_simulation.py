@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_svc.domain import DeclineReason, DeclineRules
-from payment_svc.ledger import simulation
 from payment_svc.simulation import Latency, SimulationConfig
+from payment_svc.tables import simulation
 
 log = structlog.get_logger("payment_svc.simulation")
 

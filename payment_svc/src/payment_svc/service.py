@@ -23,7 +23,9 @@ from payment_svc.domain import (
     format_amount,
 )
 from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
-from payment_svc.repository import (
+from payment_svc.shared_simulation import SharedSimulation
+from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
+from payment_svc.store import (
     Claimed,
     Completed,
     InProgress,
@@ -34,10 +36,8 @@ from payment_svc.repository import (
     Payment,
     StoredResponse,
 )
-from payment_svc.shared_simulation import SharedSimulation
-from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
 
-log = structlog.get_logger("payment_svc.payments")
+log = structlog.get_logger("payment_svc.service")
 
 CREATED = 201
 

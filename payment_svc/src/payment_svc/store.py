@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_svc.domain import DeclineReason, KeyState, PaymentStatus
-from payment_svc.ledger import idempotency_keys, payments
+from payment_svc.tables import idempotency_keys, payments
 
 PROCESSING = "processing"
 COMPLETED = "completed"
