@@ -9,16 +9,18 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from payment_svc.domain import (
+    MAX_LATENCY_MS,
     DeclineReason,
     DeclineRules,
+    Latency,
     PaymentRequest,
+    SimulationConfig,
     card_digits,
     format_amount,
     parse_amount,
     parse_card_number,
     parse_currency,
 )
-from payment_svc.simulation import MAX_LATENCY_MS, Latency, SimulationConfig
 
 MAX_DECLINED_CARDS = 100
 

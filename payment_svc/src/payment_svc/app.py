@@ -30,8 +30,8 @@ from payment_svc.api import (
 )
 from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
-from payment_svc.shared_simulation import SharedSimulation, SimulationRepository
-from payment_svc.store import LedgerRepository
+from payment_svc.shared_simulation import SharedSimulation
+from payment_svc.store import LedgerRepository, SimulationStore
 from pizza_common.db import make_engine, migrate
 from pizza_common.web import problem, service_app
 
@@ -56,7 +56,7 @@ class Runtime:
             self._engine = engine
             self._repository = LedgerRepository(engine)
             self._simulation = await SharedSimulation.open(
-                SimulationRepository(engine),
+                SimulationStore(engine),
                 seed=self.settings.simulation(),
                 refresh_s=self.settings.simulation_refresh_s,
             )

@@ -16,15 +16,19 @@ import structlog
 
 from payment_svc.domain import (
     DeclineReason,
+    Hang,
     KeyState,
+    Outage,
     PaymentRequest,
     PaymentStatus,
+    RandomSource,
+    SimulationConfig,
     decide,
     format_amount,
+    simulate,
 )
 from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
 from payment_svc.shared_simulation import SharedSimulation
-from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
 from payment_svc.store import (
     Claimed,
     Completed,

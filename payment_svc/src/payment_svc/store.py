@@ -1,5 +1,5 @@
-"""The ledger in a database: claiming idempotency keys, recording payments, reading them,
-and voiding them.
+"""The service's database: the ledger (claiming idempotency keys, recording payments,
+reading them, and voiding them) and the shared simulation's row.
 
 A request first *claims* its key (an insert that only one request can win), then
 records its payment and stored answer in one transaction, but only while it still holds
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,14 +21,23 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from payment_svc.domain import DeclineReason, KeyState, PaymentStatus
-from payment_svc.tables import idempotency_keys, payments
+from payment_svc.domain import (
+    DeclineReason,
+    DeclineRules,
+    KeyState,
+    Latency,
+    PaymentStatus,
+    SimulationConfig,
+)
+from payment_svc.tables import idempotency_keys, payments, simulation
 
 PROCESSING = "processing"
 COMPLETED = "completed"
 VOIDED = "voided"
 # Enough for a key to change hands a few times between two of our own reads.
 _CLAIM_ATTEMPTS = 5
+# The simulation's one row.
+SIMULATION_ROW_ID = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,3 +342,71 @@ class LedgerRepository:
                         )
                 return await self._key_status(connection, key)
         return InProgress()
+
+
+def _simulation_values(config: SimulationConfig) -> dict[str, Any]:
+    return {
+        "latency_min_ms": config.latency.min_ms,
+        "latency_max_ms": config.latency.max_ms,
+        "error_rate": config.error_rate,
+        "hang": config.hang,
+        "amount_limit": config.rules.amount_limit,
+        "declined_cards": json.dumps(
+            {card: reason.value for card, reason in config.rules.declined_cards.items()}
+        ),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _simulation_config(row: Any) -> SimulationConfig:
+    cards = json.loads(row.declined_cards)
+    return SimulationConfig(
+        latency=Latency(int(row.latency_min_ms), int(row.latency_max_ms)),
+        error_rate=float(row.error_rate),
+        hang=bool(row.hang),
+        rules=DeclineRules(
+            amount_limit=Decimal(row.amount_limit),
+            declined_cards={card: DeclineReason(reason) for card, reason in cards.items()},
+        ),
+    )
+
+
+class SimulationStore:
+    """The simulation's row in payment's database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def load(self) -> SimulationConfig | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(simulation).where(simulation.c.id == SIMULATION_ROW_ID)
+                )
+            ).one_or_none()
+        return _simulation_config(row) if row is not None else None
+
+    async def seed(self, config: SimulationConfig) -> bool:
+        """Store ``config`` if there is no simulation yet; False if there was one."""
+        try:
+            async with self._engine.begin() as connection:
+                await self._insert(connection, config)
+        except IntegrityError:  # there was one, or another instance seeded it just now
+            return False
+        return True
+
+    async def save(self, config: SimulationConfig) -> None:
+        async with self._engine.begin() as connection:
+            replaced = await connection.execute(
+                update(simulation)
+                .where(simulation.c.id == SIMULATION_ROW_ID)
+                .values(**_simulation_values(config))
+            )
+            if replaced.rowcount == 0:  # only if the row was deleted by hand
+                await self._insert(connection, config)
+
+    @staticmethod
+    async def _insert(connection: AsyncConnection, config: SimulationConfig) -> None:
+        await connection.execute(
+            insert(simulation).values(id=SIMULATION_ROW_ID, **_simulation_values(config))
+        )
