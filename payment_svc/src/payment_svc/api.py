@@ -23,7 +23,14 @@ from payment_svc.api_models import (
     SimulationJSON,
     simulation_view,
 )
-from payment_svc.domain import IDEMPOTENCY_KEY, VOID_REASON, is_valid_idempotency_key
+from payment_svc.domain import (
+    IDEMPOTENCY_KEY,
+    VOID_REASON,
+    InProgress,
+    KeyReused,
+    KeyVoided,
+    is_valid_idempotency_key,
+)
 from payment_svc.service import (
     Charged,
     Hanging,
@@ -36,7 +43,6 @@ from payment_svc.service import (
     payment_view,
 )
 from payment_svc.shared_simulation import SharedSimulation
-from payment_svc.store import InProgress, KeyReused, KeyVoided
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")

@@ -15,31 +15,29 @@ from typing import TypedDict
 import structlog
 
 from payment_svc.domain import (
+    Claimed,
+    Completed,
     DeclineReason,
     Hang,
+    InProgress,
+    KeyReused,
     KeyState,
+    KeyStatus,
+    KeyVoided,
     Outage,
+    Payment,
     PaymentRequest,
     PaymentStatus,
     RandomSource,
     SimulationConfig,
+    StoredResponse,
     decide,
     format_amount,
     simulate,
 )
 from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
 from payment_svc.shared_simulation import SharedSimulation
-from payment_svc.store import (
-    Claimed,
-    Completed,
-    InProgress,
-    KeyReused,
-    KeyStatus,
-    KeyVoided,
-    LedgerRepository,
-    Payment,
-    StoredResponse,
-)
+from payment_svc.store import PaymentStore
 
 log = structlog.get_logger("payment_svc.service")
 
@@ -135,7 +133,7 @@ PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused 
 class PaymentService:
     def __init__(
         self,
-        repository: LedgerRepository,
+        store: PaymentStore,
         simulation: SharedSimulation,
         rng: RandomSource,
         *,
@@ -143,7 +141,7 @@ class PaymentService:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._repository = repository
+        self._store = store
         self._simulation = simulation
         self._rng = rng
         self._stale_claim = stale_claim
@@ -165,7 +163,7 @@ class PaymentService:
             return Unavailable()
 
         now = self._clock()
-        claim = await self._repository.claim(
+        claim = await self._store.claim(
             key, request.fingerprint(), now=now, stale_before=now - self._stale_claim
         )
         if isinstance(claim, Completed):
@@ -179,25 +177,16 @@ class PaymentService:
             return await self._charge(claim, request, config)
         except BaseException:
             # Nothing was recorded: free the key so that a retry is not refused.
-            await asyncio.shield(self._repository.release(claim))
+            await asyncio.shield(self._store.release(claim))
             raise
 
     async def _charge(
         self, claim: Claimed, request: PaymentRequest, config: SimulationConfig
     ) -> PayResult:
         decision = decide(request, config.rules)
-        payment = Payment(
-            payment_id=new_payment_id(),
-            order_id=request.order_id,
-            status=decision.status,
-            reason=decision.reason,
-            amount=request.amount,
-            currency=request.currency,
-            card_last4=request.card_last4,
-            created_at=self._clock(),
-        )
+        payment = Payment.decided(new_payment_id(), request, decision, at=self._clock())
         response = StoredResponse(CREATED, dict(payment_view(payment)))
-        answer = await self._repository.record(claim, payment, response)
+        answer = await self._store.record(claim, payment, response)
         if isinstance(answer, KeyVoided):
             log.warning("the key was voided while this request ran: nothing charged")
             return answer
@@ -216,17 +205,15 @@ class PaymentService:
         return Charged(response)
 
     async def payment(self, payment_id: str) -> Payment | None:
-        return await self._repository.payment(payment_id)
+        return await self._store.payment(payment_id)
 
     async def key_status(self, key: str) -> KeyStatus:
-        return await self._repository.key_status(key)
+        return await self._store.key_status(key)
 
     async def void(self, key: str, reason: str) -> KeyStatus | InProgress:
         """Take back what ``key`` charged, or make sure it never charges; idempotent."""
         now = self._clock()
-        result = await self._repository.void(
-            key, reason, now=now, stale_before=now - self._stale_claim
-        )
+        result = await self._store.void(key, reason, now=now, stale_before=now - self._stale_claim)
         if isinstance(result, KeyStatus):
             payment = result.payment
             VOIDS.labels(result.state.value, "yes" if payment is not None else "no").inc()
