@@ -1,4 +1,5 @@
-"""The payment_svc application: routes, dependencies, and the database's life cycle.
+"""The composition root of payment_svc: what exists while the app runs (:class:`Runtime`)
+and the app itself (:func:`create_app`).
 
 Creating the app touches nothing: the database is opened and migrated at start-up.
 """
@@ -28,6 +29,7 @@ from payment_svc.api import (
     put_simulation,
     void_key,
 )
+from payment_svc.api_models import payment_view
 from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation
@@ -39,7 +41,8 @@ MIGRATIONS = "payment_svc:migrations"
 
 
 class Runtime:
-    """What exists only while the app runs: the engine and the service on top of it."""
+    """What exists only while the app runs: the engine, the store and the live simulation
+    on it, and the service on top of them."""
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.settings = settings
@@ -65,6 +68,7 @@ class Runtime:
                 self._simulation,
                 random.Random(),
                 stale_claim=timedelta(seconds=self.settings.stale_claim_s),
+                answer_body=payment_view,
             )
             yield
         finally:

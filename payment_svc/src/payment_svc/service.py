@@ -1,33 +1,32 @@
-"""Taking a payment: the simulation, the idempotency key and the ledger, in that order.
+"""The use cases of payment_svc: taking a payment (the simulation, the idempotency key and
+the ledger, in that order), looking payments and keys up, and voiding a key.
 
-The outcome is a plain value; the HTTP layer turns it into a response.
+Every use case takes domain values and returns one; the HTTP layer turns it into a
+response.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Any
 
 import structlog
 
 from payment_svc.domain import (
     Claimed,
     Completed,
-    DeclineReason,
     Hang,
     InProgress,
     KeyReused,
-    KeyState,
     KeyStatus,
     KeyVoided,
     Outage,
     Payment,
     PaymentRequest,
-    PaymentStatus,
     RandomSource,
     SimulationConfig,
     StoredResponse,
@@ -43,6 +42,10 @@ log = structlog.get_logger("payment_svc.service")
 
 CREATED = 201
 
+# How a payment is shown to the client that asked for it (the API's view): stored with its
+# key as the first answer, and given again as it was on every retry.
+AnswerBody = Callable[[Payment], Mapping[str, Any]]
+
 
 def new_payment_id() -> str:
     return f"pay_{secrets.token_hex(12)}"
@@ -52,55 +55,6 @@ def utc_now() -> datetime:
     # Millisecond precision, as in the event contracts, so every rendering is the same.
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def render_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class PaymentJSON(TypedDict):
-    """A payment as JSON: the body of 201 from POST /pay and of GET /payments/{id}."""
-
-    payment_id: str
-    order_id: str
-    status: PaymentStatus
-    reason: DeclineReason | None
-    amount: str
-    currency: str
-    created_at: str
-    voided_at: str | None
-    void_reason: str | None
-
-
-def payment_view(payment: Payment) -> PaymentJSON:
-    """The JSON body that describes a payment (POST /pay and GET /payments/{id})."""
-    return {
-        "payment_id": payment.payment_id,
-        "order_id": payment.order_id,
-        "status": payment.status,
-        "reason": payment.reason,
-        "amount": format_amount(payment.amount),
-        "currency": payment.currency,
-        "created_at": render_timestamp(payment.created_at),
-        "voided_at": render_timestamp(payment.voided_at) if payment.voided_at else None,
-        "void_reason": payment.void_reason,
-    }
-
-
-class KeyStatusJSON(TypedDict):
-    """What an idempotency key stands for: GET /payments/by-key/{key} and its void."""
-
-    idempotency_key: str
-    state: KeyState
-    payment: PaymentJSON | None
-
-
-def key_status_view(status: KeyStatus) -> KeyStatusJSON:
-    return {
-        "idempotency_key": status.key,
-        "state": status.state,
-        "payment": payment_view(status.payment) if status.payment is not None else None,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +92,7 @@ class PaymentService:
         rng: RandomSource,
         *,
         stale_claim: timedelta,
+        answer_body: AnswerBody,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -145,6 +100,7 @@ class PaymentService:
         self._simulation = simulation
         self._rng = rng
         self._stale_claim = stale_claim
+        self._answer_body = answer_body
         self._clock = clock
         self._sleep = sleep
 
@@ -185,7 +141,7 @@ class PaymentService:
     ) -> PayResult:
         decision = decide(request, config.rules)
         payment = Payment.decided(new_payment_id(), request, decision, at=self._clock())
-        response = StoredResponse(CREATED, dict(payment_view(payment)))
+        response = StoredResponse(CREATED, dict(self._answer_body(payment)))
         answer = await self._store.record(claim, payment, response)
         if isinstance(answer, KeyVoided):
             log.warning("the key was voided while this request ran: nothing charged")
