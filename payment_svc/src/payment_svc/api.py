@@ -17,25 +17,25 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 
 from payment_svc.api_models import (
     FieldError,
+    KeyStatusJSON,
     PayBody,
+    PaymentJSON,
     ProblemJSON,
     SimulationBody,
     SimulationJSON,
-    simulation_view,
-)
-from payment_svc.domain import IDEMPOTENCY_KEY, VOID_REASON, is_valid_idempotency_key
-from payment_svc.payments import (
-    Charged,
-    Hanging,
-    KeyStatusJSON,
-    PaymentJSON,
-    PaymentService,
-    Replayed,
-    Unavailable,
     key_status_view,
     payment_view,
+    simulation_view,
 )
-from payment_svc.repository import InProgress, KeyReused, KeyVoided
+from payment_svc.domain import (
+    IDEMPOTENCY_KEY,
+    VOID_REASON,
+    InProgress,
+    KeyReused,
+    KeyVoided,
+    is_valid_idempotency_key,
+)
+from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
 from payment_svc.shared_simulation import SharedSimulation
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 

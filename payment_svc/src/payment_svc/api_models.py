@@ -1,7 +1,9 @@
-"""Request bodies as pydantic models; each field's rule lives in :mod:`payment_svc.domain`."""
+"""The HTTP models: request bodies as pydantic models (each field's rule lives in
+:mod:`payment_svc.domain`), and the JSON answers, mapped from the domain's values."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
 from uuid import UUID
@@ -9,16 +11,22 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from payment_svc.domain import (
+    MAX_LATENCY_MS,
     DeclineReason,
     DeclineRules,
+    KeyState,
+    KeyStatus,
+    Latency,
+    Payment,
     PaymentRequest,
+    PaymentStatus,
+    SimulationConfig,
     card_digits,
     format_amount,
     parse_amount,
     parse_card_number,
     parse_currency,
 )
-from payment_svc.simulation import MAX_LATENCY_MS, Latency, SimulationConfig
 
 MAX_DECLINED_CARDS = 100
 
@@ -150,6 +158,55 @@ def simulation_view(config: SimulationConfig) -> SimulationJSON:
         "hang": config.hang,
         "amount_limit": format_amount(config.rules.amount_limit),
         "declined_cards": {card: r.value for card, r in config.rules.declined_cards.items()},
+    }
+
+
+def render_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class PaymentJSON(TypedDict):
+    """A payment as JSON: the body of 201 from POST /pay and of GET /payments/{id}."""
+
+    payment_id: str
+    order_id: str
+    status: PaymentStatus
+    reason: DeclineReason | None
+    amount: str
+    currency: str
+    created_at: str
+    voided_at: str | None
+    void_reason: str | None
+
+
+def payment_view(payment: Payment) -> PaymentJSON:
+    """The JSON body that describes a payment (POST /pay and GET /payments/{id})."""
+    return {
+        "payment_id": payment.payment_id,
+        "order_id": payment.order_id,
+        "status": payment.status,
+        "reason": payment.reason,
+        "amount": format_amount(payment.amount),
+        "currency": payment.currency,
+        "created_at": render_timestamp(payment.created_at),
+        "voided_at": render_timestamp(payment.voided_at) if payment.voided_at else None,
+        "void_reason": payment.void_reason,
+    }
+
+
+class KeyStatusJSON(TypedDict):
+    """What an idempotency key stands for: GET /payments/by-key/{key} and its void."""
+
+    idempotency_key: str
+    state: KeyState
+    payment: PaymentJSON | None
+
+
+def key_status_view(status: KeyStatus) -> KeyStatusJSON:
+    return {
+        "idempotency_key": status.key,
+        "state": status.state,
+        "payment": payment_view(status.payment) if status.payment is not None else None,
     }
 
 

@@ -1,4 +1,5 @@
-"""The payment_svc application: routes, dependencies, and the database's life cycle.
+"""The composition root of payment_svc: what exists while the app runs (:class:`Runtime`)
+and the app itself (:func:`create_app`).
 
 Creating the app touches nothing: the database is opened and migrated at start-up.
 """
@@ -28,10 +29,11 @@ from payment_svc.api import (
     put_simulation,
     void_key,
 )
-from payment_svc.payments import PaymentService
-from payment_svc.repository import LedgerRepository
+from payment_svc.api_models import payment_view
+from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
-from payment_svc.shared_simulation import SharedSimulation, SimulationRepository
+from payment_svc.shared_simulation import SharedSimulation
+from payment_svc.store import PaymentStore, SimulationStore
 from pizza_common.db import make_engine, migrate
 from pizza_common.web import problem, service_app
 
@@ -39,14 +41,15 @@ MIGRATIONS = "payment_svc:migrations"
 
 
 class Runtime:
-    """What exists only while the app runs: the engine and the service on top of it."""
+    """What exists only while the app runs: the engine, the store and the live simulation
+    on it, and the service on top of them."""
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.settings = settings
         self._engine: AsyncEngine | None = None
-        self._service: PaymentService | None = None
-        self._repository: LedgerRepository | None = None
+        self._store: PaymentStore | None = None
         self._simulation: SharedSimulation | None = None
+        self._service: PaymentService | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -54,21 +57,22 @@ class Runtime:
         try:
             await migrate(engine, MIGRATIONS)
             self._engine = engine
-            self._repository = LedgerRepository(engine)
+            self._store = PaymentStore(engine)
             self._simulation = await SharedSimulation.open(
-                SimulationRepository(engine),
+                SimulationStore(engine),
                 seed=self.settings.simulation(),
                 refresh_s=self.settings.simulation_refresh_s,
             )
             self._service = PaymentService(
-                self._repository,
+                self._store,
                 self._simulation,
                 random.Random(),
                 stale_claim=timedelta(seconds=self.settings.stale_claim_s),
+                answer_body=payment_view,
             )
             yield
         finally:
-            self._service = self._repository = self._engine = self._simulation = None
+            self._service = self._store = self._simulation = self._engine = None
             await engine.dispose()
 
     def service(self) -> PaymentService:
@@ -82,10 +86,10 @@ class Runtime:
         return self._simulation
 
     async def database_ready(self) -> str | None:
-        if self._repository is None:
+        if self._store is None:
             return "not started"
         try:
-            await self._repository.ping()
+            await self._store.ping()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
             return f"database unreachable: {type(exc).__name__}"
         return None

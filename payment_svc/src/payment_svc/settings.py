@@ -7,8 +7,13 @@ from decimal import Decimal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from payment_svc.domain import DEFAULT_AMOUNT_LIMIT, DeclineRules, parse_amount
-from payment_svc.simulation import Latency, SimulationConfig
+from payment_svc.domain import (
+    DEFAULT_AMOUNT_LIMIT,
+    DeclineRules,
+    Latency,
+    SimulationConfig,
+    parse_amount,
+)
 from pizza_common.service import ServiceSettings
 
 # A default for local runs only: any deployment sets PAYMENT_ADMIN_TOKEN to a secret.

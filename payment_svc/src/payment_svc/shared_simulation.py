@@ -1,5 +1,5 @@
-"""The simulation as the service's own shared state: one row in its database, applied by
-every instance.
+"""The live simulation: one instance's copy of the simulation every instance applies, kept
+as one row in the service's database (:class:`payment_svc.store.SimulationStore`).
 
 ``PUT /admin/simulation`` writes the row and the instance that took it applies it at
 once. Every instance keeps the row cached and reads it again once its copy is older than
@@ -15,91 +15,20 @@ scaling, must not undo for all what an operator set for all.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from payment_svc.domain import DeclineReason, DeclineRules
-from payment_svc.ledger import simulation
-from payment_svc.simulation import Latency, SimulationConfig
+from payment_svc.domain import SimulationConfig
 
 log = structlog.get_logger("payment_svc.simulation")
 
-ROW_ID = 1
 
-
-def _values(config: SimulationConfig) -> dict[str, Any]:
-    return {
-        "latency_min_ms": config.latency.min_ms,
-        "latency_max_ms": config.latency.max_ms,
-        "error_rate": config.error_rate,
-        "hang": config.hang,
-        "amount_limit": config.rules.amount_limit,
-        "declined_cards": json.dumps(
-            {card: reason.value for card, reason in config.rules.declined_cards.items()}
-        ),
-        "updated_at": datetime.now(UTC),
-    }
-
-
-def _config(row: Any) -> SimulationConfig:
-    cards = json.loads(row.declined_cards)
-    return SimulationConfig(
-        latency=Latency(int(row.latency_min_ms), int(row.latency_max_ms)),
-        error_rate=float(row.error_rate),
-        hang=bool(row.hang),
-        rules=DeclineRules(
-            amount_limit=Decimal(row.amount_limit),
-            declined_cards={card: DeclineReason(reason) for card, reason in cards.items()},
-        ),
-    )
-
-
-class SimulationRepository:
-    """The simulation's row in payment's database (SQLite or PostgreSQL)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def load(self) -> SimulationConfig | None:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(simulation).where(simulation.c.id == ROW_ID))
-            ).one_or_none()
-        return _config(row) if row is not None else None
-
-    async def seed(self, config: SimulationConfig) -> bool:
-        """Store ``config`` if there is no simulation yet; False if there was one."""
-        try:
-            async with self._engine.begin() as connection:
-                await self._insert(connection, config)
-        except IntegrityError:  # there was one, or another instance seeded it just now
-            return False
-        return True
-
-    async def save(self, config: SimulationConfig) -> None:
-        async with self._engine.begin() as connection:
-            replaced = await connection.execute(
-                update(simulation).where(simulation.c.id == ROW_ID).values(**_values(config))
-            )
-            if replaced.rowcount == 0:  # only if the row was deleted by hand
-                await self._insert(connection, config)
-
-    @staticmethod
-    async def _insert(connection: AsyncConnection, config: SimulationConfig) -> None:
-        await connection.execute(insert(simulation).values(id=ROW_ID, **_values(config)))
-
-
-class SimulationStore(Protocol):
-    """Where the shared simulation is kept: :class:`SimulationRepository`, or a fake."""
+class SimulationBackend(Protocol):
+    """Where the shared simulation is kept: :class:`payment_svc.store.SimulationStore`, or a
+    fake."""
 
     async def load(self) -> SimulationConfig | None: ...
 
@@ -118,7 +47,7 @@ class SharedSimulation:
 
     def __init__(
         self,
-        store: SimulationStore,
+        store: SimulationBackend,
         config: SimulationConfig,
         *,
         refresh_s: float,
@@ -134,7 +63,7 @@ class SharedSimulation:
     @classmethod
     async def open(
         cls,
-        store: SimulationStore,
+        store: SimulationBackend,
         *,
         seed: SimulationConfig,
         refresh_s: float,

@@ -6,7 +6,7 @@ charged) or ``voided`` (approved, then taken back; ``voided_at`` and ``void_reas
 when and why). So "every live charge" is ``WHERE status = 'approved'``.
 
 The Alembic migrations in ``migrations/`` create these; this metadata is what the
-repository queries and what autogenerate compares against.
+store queries and what autogenerate compares against.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ idempotency_keys = Table(
 )
 
 # The simulation every instance applies: one row (id 1), written by PUT /admin/simulation,
-# or by the first start from the PAYMENT_* environment (see payment_svc.shared_simulation).
+# or by the first start from the PAYMENT_* environment (see payment_svc.shared_simulation
+# and payment_svc.store.SimulationStore).
 simulation = Table(
     "simulation",
     metadata,

@@ -1,18 +1,13 @@
 """An instance's copy of the shared simulation: when it reads the stored one, with a fake
-clock and a fake store; and the store itself on a real SQLite database."""
+clock and a fake store (the real store: tests/payment_svc/integration/test_store.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
 
-from payment_svc.app import MIGRATIONS
-from payment_svc.domain import DeclineReason, DeclineRules
-from payment_svc.shared_simulation import SharedSimulation, SimulationRepository
-from payment_svc.simulation import Latency, SimulationConfig
-from pizza_common.db import make_engine, migrate
+from payment_svc.domain import Latency, SimulationConfig
+from payment_svc.shared_simulation import SharedSimulation
 
 REFRESH_S = 0.5
 ENVIRONMENT = SimulationConfig(latency=Latency(0, 0), error_rate=0.0)
@@ -159,28 +154,3 @@ async def test_the_environment_seeds_only_an_empty_store() -> None:
     set_by_a_put = FakeStore(row=OUTAGE)
     assert await (await _opened(set_by_a_put, clock)).current() == OUTAGE
     assert set_by_a_put.row == OUTAGE
-
-
-async def test_the_repository_keeps_one_row_on_sqlite(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'payment_svc.db'}")
-    try:
-        await migrate(engine, MIGRATIONS)
-        repository = SimulationRepository(engine)
-        assert await repository.load() is None
-        assert await repository.seed(ENVIRONMENT) is True
-        assert await repository.seed(OUTAGE) is False
-        assert await repository.load() == ENVIRONMENT
-
-        custom = SimulationConfig(
-            latency=Latency(5, 60_000),
-            error_rate=0.125,
-            hang=True,
-            rules=DeclineRules(
-                amount_limit=Decimal("9999999.99"),
-                declined_cards={"4242424242424242": DeclineReason.INSUFFICIENT_FUNDS},
-            ),
-        )
-        await repository.save(custom)
-        assert await repository.load() == custom
-    finally:
-        await engine.dispose()

@@ -1,19 +1,22 @@
-"""The ledger in a database: claiming idempotency keys, recording payments, reading them,
-and voiding them.
+"""The service's database: the ledger (payments and their idempotency keys) and the shared
+simulation's row.
 
 A request first *claims* its key (an insert that only one request can win), then
 records its payment and stored answer in one transaction, but only while it still holds
 the claim. The unique key on ``payments.idempotency_key`` is the last guard: even a
 request that took over a stale claim cannot charge a second time. A void closes the key
 for good: a request still running under it records nothing.
+
+What to do about a key already in the ledger is decided by the rules of
+:mod:`payment_svc.domain` (:func:`~payment_svc.domain.claim_step`,
+:func:`~payment_svc.domain.void_step`); this module reads and writes the rows.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,76 +24,40 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from payment_svc.domain import DeclineReason, KeyState, PaymentStatus
-from payment_svc.ledger import idempotency_keys, payments
+from payment_svc.domain import (
+    VOIDABLE,
+    Claimed,
+    ClaimResult,
+    ClaimStep,
+    Completed,
+    DeclineReason,
+    DeclineRules,
+    InProgress,
+    KeyRecord,
+    KeyRecordState,
+    KeyReused,
+    KeyState,
+    KeyStatus,
+    KeyVoided,
+    Latency,
+    Payment,
+    PaymentStatus,
+    SimulationConfig,
+    StoredResponse,
+    VoidStep,
+    claim_step,
+    key_status,
+    void_step,
+)
+from payment_svc.tables import idempotency_keys, payments, simulation
 
-PROCESSING = "processing"
-COMPLETED = "completed"
-VOIDED = "voided"
+PROCESSING = KeyRecordState.PROCESSING.value
+COMPLETED = KeyRecordState.COMPLETED.value
+VOIDED = KeyRecordState.VOIDED.value
 # Enough for a key to change hands a few times between two of our own reads.
 _CLAIM_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    """One row of the ledger."""
-
-    payment_id: str
-    order_id: str
-    status: PaymentStatus
-    reason: DeclineReason | None
-    amount: Decimal
-    currency: str
-    card_last4: str
-    created_at: datetime
-    voided_at: datetime | None = None
-    void_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class KeyStatus:
-    """What an idempotency key stands for now: its state and its payment, if any."""
-
-    key: str
-    state: KeyState
-    payment: Payment | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """The answer given the first time a key was used, to give again on a retry."""
-
-    status_code: int
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    key: str
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Completed:
-    response: StoredResponse
-
-
-@dataclass(frozen=True, slots=True)
-class InProgress:
-    """Another request holds the key right now."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyReused:
-    """The key was first used for a different request."""
-
-
-@dataclass(frozen=True, slots=True)
-class KeyVoided:
-    """The key was voided: nothing is charged under it, now or later."""
-
-
-ClaimResult = Claimed | Completed | InProgress | KeyReused | KeyVoided
+# The simulation's one row.
+SIMULATION_ROW_ID = 1
 
 
 class _ClaimLost(Exception):
@@ -101,6 +68,10 @@ async def _key_row(connection: AsyncConnection, key: str) -> Any:
     """The idempotency key's row, or None."""
     query = select(idempotency_keys).where(idempotency_keys.c.key == key)
     return (await connection.execute(query)).one_or_none()
+
+
+def _key_record(row: Any) -> KeyRecord:
+    return KeyRecord(KeyRecordState(row.state), row.fingerprint, row.claimed_at)
 
 
 async def _take_over(connection: AsyncConnection, row: Any, **values: Any) -> bool:
@@ -136,7 +107,9 @@ def _payment(row: Any) -> Payment:
     )
 
 
-class LedgerRepository:
+class PaymentStore:
+    """The ledger in a database (SQLite or PostgreSQL): payments and their idempotency keys."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
@@ -172,16 +145,18 @@ class LedgerRepository:
                 row = await _key_row(connection, key)
                 if row is None:  # released between our insert and this read: try again
                     continue
-                if row.state == VOIDED:
-                    return KeyVoided()
-                if row.fingerprint != fingerprint:
-                    return KeyReused()
-                if row.state == COMPLETED:
-                    return Completed(_stored(row))
-                if row.claimed_at >= stale_before:
-                    return InProgress()
-                if await _take_over(connection, row, claim_token=token, claimed_at=now):
-                    return Claimed(key, token)
+                match claim_step(_key_record(row), fingerprint, stale_before=stale_before):
+                    case ClaimStep.REFUSE_VOIDED:
+                        return KeyVoided()
+                    case ClaimStep.REFUSE_REUSED:
+                        return KeyReused()
+                    case ClaimStep.REPLAY:
+                        return Completed(_stored(row))
+                    case ClaimStep.WAIT:
+                        return InProgress()
+                    case ClaimStep.TAKE_OVER:
+                        if await _take_over(connection, row, claim_token=token, claimed_at=now):
+                            return Claimed(key, token)
         return InProgress()
 
     async def release(self, claim: Claimed) -> None:
@@ -238,11 +213,7 @@ class LedgerRepository:
             return response
         except (IntegrityError, _ClaimLost):
             async with self._engine.connect() as connection:
-                row = (
-                    await connection.execute(
-                        select(idempotency_keys).where(idempotency_keys.c.key == claim.key)
-                    )
-                ).one_or_none()
+                row = await _key_row(connection, claim.key)
             if row is not None and row.state == VOIDED:
                 return KeyVoided()
             if row is not None and row.state == COMPLETED:
@@ -266,19 +237,14 @@ class LedgerRepository:
     async def _key_status(self, connection: AsyncConnection, key: str) -> KeyStatus:
         row = await _key_row(connection, key)
         if row is None:
-            return KeyStatus(key, KeyState.NONE)
-        if row.state == PROCESSING:
-            return KeyStatus(key, KeyState.IN_PROGRESS)
+            return key_status(key, None, None)
+        state = KeyRecordState(row.state)
+        if state is KeyRecordState.PROCESSING:  # no payment yet
+            return key_status(key, state, None)
         found = (
             await connection.execute(select(payments).where(payments.c.idempotency_key == key))
         ).one_or_none()
-        payment = _payment(found) if found is not None else None
-        if row.state == VOIDED:
-            return KeyStatus(key, KeyState.VOIDED, payment)
-        if payment is None:  # completed keys always have their payment: defensive only
-            return KeyStatus(key, KeyState.NONE)
-        state = KeyState.APPROVED if payment.status is PaymentStatus.APPROVED else KeyState.DECLINED
-        return KeyStatus(key, state, payment)
+        return key_status(key, state, _payment(found) if found is not None else None)
 
     async def void(
         self, key: str, reason: str, *, now: datetime, stale_before: datetime
@@ -309,27 +275,100 @@ class LedgerRepository:
                 row = await _key_row(connection, key)
                 if row is None:  # released between our insert and this read: try again
                     continue
-                if row.state == PROCESSING:
-                    if row.claimed_at >= stale_before:
+                match void_step(_key_record(row), stale_before=stale_before):
+                    case VoidStep.WAIT:
                         return InProgress()
-                    if not await _take_over(connection, row, state=VOIDED, claimed_at=now):
-                        continue
-                elif row.state == COMPLETED:
-                    voided = await connection.execute(
-                        update(payments)
-                        .where(
-                            payments.c.idempotency_key == key,
-                            payments.c.status == PaymentStatus.APPROVED.value,
+                    case VoidStep.CLOSE:
+                        if not await _take_over(connection, row, state=VOIDED, claimed_at=now):
+                            continue
+                    case VoidStep.TAKE_BACK:
+                        voided = await connection.execute(
+                            update(payments)
+                            .where(
+                                payments.c.idempotency_key == key,
+                                payments.c.status == VOIDABLE.value,
+                            )
+                            .values(
+                                status=PaymentStatus.VOIDED.value,
+                                voided_at=now,
+                                void_reason=reason,
+                            )
                         )
-                        .values(
-                            status=PaymentStatus.VOIDED.value, voided_at=now, void_reason=reason
-                        )
-                    )
-                    if voided.rowcount == 1:
-                        await connection.execute(
-                            update(idempotency_keys)
-                            .where(idempotency_keys.c.key == key)
-                            .values(state=VOIDED)
-                        )
+                        if voided.rowcount == 1:
+                            await connection.execute(
+                                update(idempotency_keys)
+                                .where(idempotency_keys.c.key == key)
+                                .values(state=VOIDED)
+                            )
+                    case VoidStep.NOTHING:
+                        pass
                 return await self._key_status(connection, key)
         return InProgress()
+
+
+def _simulation_values(config: SimulationConfig) -> dict[str, Any]:
+    return {
+        "latency_min_ms": config.latency.min_ms,
+        "latency_max_ms": config.latency.max_ms,
+        "error_rate": config.error_rate,
+        "hang": config.hang,
+        "amount_limit": config.rules.amount_limit,
+        "declined_cards": json.dumps(
+            {card: reason.value for card, reason in config.rules.declined_cards.items()}
+        ),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _simulation_config(row: Any) -> SimulationConfig:
+    cards = json.loads(row.declined_cards)
+    return SimulationConfig(
+        latency=Latency(int(row.latency_min_ms), int(row.latency_max_ms)),
+        error_rate=float(row.error_rate),
+        hang=bool(row.hang),
+        rules=DeclineRules(
+            amount_limit=Decimal(row.amount_limit),
+            declined_cards={card: DeclineReason(reason) for card, reason in cards.items()},
+        ),
+    )
+
+
+class SimulationStore:
+    """The simulation's row in payment's database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def load(self) -> SimulationConfig | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(simulation).where(simulation.c.id == SIMULATION_ROW_ID)
+                )
+            ).one_or_none()
+        return _simulation_config(row) if row is not None else None
+
+    async def seed(self, config: SimulationConfig) -> bool:
+        """Store ``config`` if there is no simulation yet; False if there was one."""
+        try:
+            async with self._engine.begin() as connection:
+                await self._insert(connection, config)
+        except IntegrityError:  # there was one, or another instance seeded it just now
+            return False
+        return True
+
+    async def save(self, config: SimulationConfig) -> None:
+        async with self._engine.begin() as connection:
+            replaced = await connection.execute(
+                update(simulation)
+                .where(simulation.c.id == SIMULATION_ROW_ID)
+                .values(**_simulation_values(config))
+            )
+            if replaced.rowcount == 0:  # only if the row was deleted by hand
+                await self._insert(connection, config)
+
+    @staticmethod
+    async def _insert(connection: AsyncConnection, config: SimulationConfig) -> None:
+        await connection.execute(
+            insert(simulation).values(id=SIMULATION_ROW_ID, **_simulation_values(config))
+        )

@@ -1,45 +1,50 @@
-"""Taking a payment: the simulation, the idempotency key and the ledger, in that order.
+"""The use cases of payment_svc: taking a payment (the simulation, the idempotency key and
+the ledger, in that order), looking payments and keys up, and voiding a key.
 
-The outcome is a plain value; the HTTP layer turns it into a response.
+Every use case takes domain values and returns one; the HTTP layer turns it into a
+response.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Any
 
 import structlog
 
 from payment_svc.domain import (
-    DeclineReason,
-    KeyState,
-    PaymentRequest,
-    PaymentStatus,
-    decide,
-    format_amount,
-)
-from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
-from payment_svc.repository import (
     Claimed,
     Completed,
+    Hang,
     InProgress,
     KeyReused,
     KeyStatus,
     KeyVoided,
-    LedgerRepository,
+    Outage,
     Payment,
+    PaymentRequest,
+    RandomSource,
+    SimulationConfig,
     StoredResponse,
+    decide,
+    format_amount,
+    simulate,
 )
+from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
 from payment_svc.shared_simulation import SharedSimulation
-from payment_svc.simulation import Hang, Outage, RandomSource, SimulationConfig, simulate
+from payment_svc.store import PaymentStore
 
-log = structlog.get_logger("payment_svc.payments")
+log = structlog.get_logger("payment_svc.service")
 
 CREATED = 201
+
+# How a payment is shown to the client that asked for it (the API's view): stored with its
+# key as the first answer, and given again as it was on every retry.
+AnswerBody = Callable[[Payment], Mapping[str, Any]]
 
 
 def new_payment_id() -> str:
@@ -50,55 +55,6 @@ def utc_now() -> datetime:
     # Millisecond precision, as in the event contracts, so every rendering is the same.
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def render_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class PaymentJSON(TypedDict):
-    """A payment as JSON: the body of 201 from POST /pay and of GET /payments/{id}."""
-
-    payment_id: str
-    order_id: str
-    status: PaymentStatus
-    reason: DeclineReason | None
-    amount: str
-    currency: str
-    created_at: str
-    voided_at: str | None
-    void_reason: str | None
-
-
-def payment_view(payment: Payment) -> PaymentJSON:
-    """The JSON body that describes a payment (POST /pay and GET /payments/{id})."""
-    return {
-        "payment_id": payment.payment_id,
-        "order_id": payment.order_id,
-        "status": payment.status,
-        "reason": payment.reason,
-        "amount": format_amount(payment.amount),
-        "currency": payment.currency,
-        "created_at": render_timestamp(payment.created_at),
-        "voided_at": render_timestamp(payment.voided_at) if payment.voided_at else None,
-        "void_reason": payment.void_reason,
-    }
-
-
-class KeyStatusJSON(TypedDict):
-    """What an idempotency key stands for: GET /payments/by-key/{key} and its void."""
-
-    idempotency_key: str
-    state: KeyState
-    payment: PaymentJSON | None
-
-
-def key_status_view(status: KeyStatus) -> KeyStatusJSON:
-    return {
-        "idempotency_key": status.key,
-        "state": status.state,
-        "payment": payment_view(status.payment) if status.payment is not None else None,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +87,20 @@ PayResult = Charged | Replayed | Unavailable | Hanging | InProgress | KeyReused 
 class PaymentService:
     def __init__(
         self,
-        repository: LedgerRepository,
+        store: PaymentStore,
         simulation: SharedSimulation,
         rng: RandomSource,
         *,
         stale_claim: timedelta,
+        answer_body: AnswerBody,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._repository = repository
+        self._store = store
         self._simulation = simulation
         self._rng = rng
         self._stale_claim = stale_claim
+        self._answer_body = answer_body
         self._clock = clock
         self._sleep = sleep
 
@@ -161,7 +119,7 @@ class PaymentService:
             return Unavailable()
 
         now = self._clock()
-        claim = await self._repository.claim(
+        claim = await self._store.claim(
             key, request.fingerprint(), now=now, stale_before=now - self._stale_claim
         )
         if isinstance(claim, Completed):
@@ -175,25 +133,16 @@ class PaymentService:
             return await self._charge(claim, request, config)
         except BaseException:
             # Nothing was recorded: free the key so that a retry is not refused.
-            await asyncio.shield(self._repository.release(claim))
+            await asyncio.shield(self._store.release(claim))
             raise
 
     async def _charge(
         self, claim: Claimed, request: PaymentRequest, config: SimulationConfig
     ) -> PayResult:
         decision = decide(request, config.rules)
-        payment = Payment(
-            payment_id=new_payment_id(),
-            order_id=request.order_id,
-            status=decision.status,
-            reason=decision.reason,
-            amount=request.amount,
-            currency=request.currency,
-            card_last4=request.card_last4,
-            created_at=self._clock(),
-        )
-        response = StoredResponse(CREATED, dict(payment_view(payment)))
-        answer = await self._repository.record(claim, payment, response)
+        payment = Payment.decided(new_payment_id(), request, decision, at=self._clock())
+        response = StoredResponse(CREATED, dict(self._answer_body(payment)))
+        answer = await self._store.record(claim, payment, response)
         if isinstance(answer, KeyVoided):
             log.warning("the key was voided while this request ran: nothing charged")
             return answer
@@ -212,17 +161,15 @@ class PaymentService:
         return Charged(response)
 
     async def payment(self, payment_id: str) -> Payment | None:
-        return await self._repository.payment(payment_id)
+        return await self._store.payment(payment_id)
 
     async def key_status(self, key: str) -> KeyStatus:
-        return await self._repository.key_status(key)
+        return await self._store.key_status(key)
 
     async def void(self, key: str, reason: str) -> KeyStatus | InProgress:
         """Take back what ``key`` charged, or make sure it never charges; idempotent."""
         now = self._clock()
-        result = await self._repository.void(
-            key, reason, now=now, stale_before=now - self._stale_claim
-        )
+        result = await self._store.void(key, reason, now=now, stale_before=now - self._stale_claim)
         if isinstance(result, KeyStatus):
             payment = result.payment
             VOIDS.labels(result.state.value, "yes" if payment is not None else "no").inc()

@@ -8,9 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from payment_svc.api_models import SimulationBody, simulation_view
-from payment_svc.domain import DEFAULT_DECLINED_CARDS, DeclineReason
+from payment_svc.domain import DEFAULT_DECLINED_CARDS, DeclineReason, Latency, SimulationConfig
 from payment_svc.settings import PaymentSettings
-from payment_svc.simulation import Latency, SimulationConfig
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from payment_svc.simulation import (
+from payment_svc.domain import (
     MAX_LATENCY_MS,
     Hang,
     Latency,
