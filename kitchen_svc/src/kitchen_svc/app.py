@@ -15,10 +15,10 @@ from typing import Any
 import structlog
 from litestar import Litestar, get
 
-from kitchen_svc.kitchen import Kitchen
 from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
+from kitchen_svc.service import Kitchen
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
-from kitchen_svc.tickets import TicketStore
+from kitchen_svc.store import TicketStore
 from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate

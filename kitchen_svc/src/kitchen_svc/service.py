@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 import structlog
 
+from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.metrics import COOK_DURATION, ORDERS_COOKED
-from kitchen_svc.tickets import Ticket, TicketStatus, TicketStore
+from kitchen_svc.store import TicketStore
 from pizza_common.avro import AvroEventCodec
 from pizza_common.consumer import AfterCommit, ConsumedEvent, GiveBack, Outbox, RejectedEvent
 from pizza_common.durations import SecondsRange
