@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from litestar import Litestar, get
 
+from kitchen_svc.handlers import OrderPlacedHandler
 from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
 from kitchen_svc.service import Kitchen
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
@@ -69,7 +70,7 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
                 transactional_id=settings.transactional_id,
             ),
             {ORDER_PLACED: AvroEventCodec(registry, OrderPlaced)},
-            kitchen.handle,
+            OrderPlacedHandler(kitchen),
             stopping=stopping,
         )
         task = asyncio.create_task(consumer.run(), name="kitchen-consumer")

@@ -1,40 +1,33 @@
-"""Cooking one order: the consumer loop's handler for order.placed.
+"""The kitchen's use cases: cook an order, re-send a cooked one, skip a duplicate.
 
-An order whose ticket says it was published is a duplicate and is skipped; one that was
-cooked but maybe not published re-sends the same order.ready (same event id); one found
-mid-cook (its instance died) is cooked again here.
+Which of them an order.placed gets is the domain's :func:`~kitchen_svc.domain.next_step`
+(see :mod:`kitchen_svc.handlers`). Cooking opens (or takes over) the order's ticket, cooks,
+marks it ready with its order.ready fixed, and publishes that event through the consumer's
+outbox, in the transaction that commits the order.placed; the ticket is marked published
+once that transaction committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
-from kitchen_svc.domain import Ticket, TicketStatus
+from kitchen_svc.domain import Ticket
 from kitchen_svc.metrics import COOK_DURATION, ORDERS_COOKED
 from kitchen_svc.store import TicketStore
-from pizza_common.avro import AvroEventCodec
-from pizza_common.consumer import AfterCommit, ConsumedEvent, GiveBack, Outbox, RejectedEvent
+from pizza_common.consumer import AfterCommit, GiveBack, Outbox
 from pizza_common.durations import SecondsRange
 from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.tracing import span
 
 log = structlog.get_logger("kitchen")
-
-MAX_QUANTITY = 20
-
-
-def why_uncookable(order: OrderPlaced) -> str | None:
-    """A reason the kitchen refuses ``order``, or None if it can be cooked."""
-    for item in order.items:
-        if not 1 <= item.quantity <= MAX_QUANTITY:
-            return f"{item.pizza_id}: quantity {item.quantity} is not 1 to {MAX_QUANTITY}"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +44,23 @@ class KitchenCounts:
     duplicates: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """An order.placed to act on and where it was read. ``give_back`` is set when a cook
+    must stop unfinished: the consumer is stopping or the partition is moving away."""
+
+    order: OrderPlaced
+    partition: int
+    offset: int
+    give_back: asyncio.Event
+
+
+class ReadyEncoder(Protocol):
+    """How an order.ready becomes the bytes of its record (the Avro codec)."""
+
+    def encode(self, event: OrderReady) -> bytes: ...
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -59,7 +69,7 @@ def _now() -> datetime:
 class Kitchen:
     instance: str
     store: TicketStore
-    codec: AvroEventCodec[OrderReady]
+    codec: ReadyEncoder
     cook_time: SecondsRange
     stopping: asyncio.Event
     rng: random.Random = field(default_factory=random.Random)
@@ -67,32 +77,65 @@ class Kitchen:
     current: CurrentOrder | None = None
     counts: KitchenCounts = field(default_factory=KitchenCounts)
 
-    async def handle(self, consumed: ConsumedEvent, outbox: Outbox) -> AfterCommit | None:
-        order = consumed.event
-        if not isinstance(order, OrderPlaced):
-            raise RejectedEvent(f"expected an order.placed event, got {type(order).__name__}")
-        reason = why_uncookable(order)
-        if reason is not None:
-            raise RejectedEvent(reason)
-        ticket = await self.store.get(order.order_id)
-        if ticket is not None and ticket.status is TicketStatus.PUBLISHED:
-            self.counts.duplicates += 1
-            log.info("already cooked, skipped", cooked_by=ticket.instance)
-            return None
-        resent = ticket is not None and ticket.status is TicketStatus.READY
+    async def ticket(self, order_id: str) -> Ticket | None:
+        return await self.store.get(order_id)
+
+    def skip(self, ticket: Ticket) -> None:
+        """A duplicate: its order.ready was published already."""
+        self.counts.duplicates += 1
+        log.info("already cooked, skipped", cooked_by=ticket.instance)
+
+    async def cook(self, placed: PlacedOrder, outbox: Outbox) -> AfterCommit:
+        """Cook ``placed`` here and publish its order.ready; raises :class:`GiveBack` if
+        told to stop before the pizzas are ready."""
         try:
-            if ticket is None or ticket.status is TicketStatus.COOKING:
-                with span("cook", attributes={"pizza.kitchen.instance": self.instance}):
-                    ticket = await self._cook(order, consumed)
-            self.current = CurrentOrder(order.order_id, "publishing", self.clock())
-            ready = ticket.ready_event()
-            value = await asyncio.to_thread(self.codec.encode, ready)
-            await outbox.publish(ORDER_READY, key=order.order_id, value=value)
+            with span("cook", attributes={"pizza.kitchen.instance": self.instance}):
+                ticket = await self._cook(placed)
+            return await self._publish(placed, ticket, outbox, resent=False)
         finally:
             self.current = None
 
+    async def resend(self, placed: PlacedOrder, ticket: Ticket, outbox: Outbox) -> AfterCommit:
+        """Publish the order.ready ``ticket`` holds again: the same event, the same id."""
+        try:
+            return await self._publish(placed, ticket, outbox, resent=True)
+        finally:
+            self.current = None
+
+    async def _cook(self, placed: PlacedOrder) -> Ticket:
+        order = placed.order
+        started = self.clock()
+        self.current = CurrentOrder(order.order_id, "cooking", started)
+        cooking = Ticket.cooking(
+            order,
+            instance=self.instance,
+            partition=placed.partition,
+            offset=placed.offset,
+            started_at=started,
+        )
+        await self.store.start_cooking(cooking)
+        seconds = self.cook_time.draw(self.rng)
+        log.info("cooking", pizza_count=order.pizza_count, seconds=round(seconds, 1))
+        if await _interrupted_within(seconds, self.stopping, placed.give_back):
+            # Not finished (stopping, or the partition moved to another kitchen): the
+            # order stays uncommitted and is cooked by the partition's next owner.
+            raise GiveBack(order.order_id)
+        COOK_DURATION.observe((self.clock() - started).total_seconds())
+        ready = cooking.cooked(ready_at=self.clock(), ready_event_id=str(uuid.uuid4()))
+        await self.store.mark_ready(ready)
+        return ready
+
+    async def _publish(
+        self, placed: PlacedOrder, ticket: Ticket, outbox: Outbox, *, resent: bool
+    ) -> AfterCommit:
+        order_id = placed.order.order_id
+        self.current = CurrentOrder(order_id, "publishing", self.clock())
+        ready = ticket.ready_event()
+        value = await asyncio.to_thread(self.codec.encode, ready)
+        await outbox.publish(ORDER_READY, key=order_id, value=value)
+
         async def published() -> None:
-            await self.store.mark_published(order.order_id, at=self.clock())
+            await self.store.mark_published(ticket.published(at=self.clock()))
             if resent:
                 self.counts.resent += 1
             else:
@@ -100,47 +143,13 @@ class Kitchen:
                 ORDERS_COOKED.labels(self.instance).inc()
             log.info(
                 "ready",
-                order_id=order.order_id,
+                order_id=order_id,
                 pizza_count=ready.pizza_count,
                 resent=resent,
-                partition=consumed.partition,
+                partition=placed.partition,
             )
 
         return published
-
-    async def _cook(self, order: OrderPlaced, consumed: ConsumedEvent) -> Ticket:
-        started = self.clock()
-        self.current = CurrentOrder(order.order_id, "cooking", started)
-        await self.store.start_cooking(
-            order_id=order.order_id,
-            placed_event_id=order.event_id,
-            instance=self.instance,
-            pizza_count=order.pizza_count,
-            partition=consumed.partition,
-            offset=consumed.offset,
-            started_at=started,
-        )
-        seconds = self.cook_time.draw(self.rng)
-        log.info("cooking", pizza_count=order.pizza_count, seconds=round(seconds, 1))
-        if await _interrupted_within(seconds, self.stopping, consumed.give_back):
-            # Not finished (stopping, or the partition moved to another kitchen): the
-            # order stays uncommitted and is cooked by the partition's next owner.
-            raise GiveBack(order.order_id)
-        COOK_DURATION.observe((self.clock() - started).total_seconds())
-        ready = OrderReady(
-            order_id=order.order_id,
-            placed_event_id=order.event_id,
-            kitchen_instance=self.instance,
-            cook_started_at=started,
-            pizza_count=order.pizza_count,
-            ready_at=self.clock(),
-        )
-        await self.store.mark_ready(
-            order.order_id, ready_at=ready.ready_at, ready_event_id=ready.event_id
-        )
-        stored = await self.store.get(order.order_id)
-        assert stored is not None
-        return stored
 
 
 async def _interrupted_within(seconds: float, *events: asyncio.Event) -> bool:

@@ -3,8 +3,6 @@ its ticket, so there are no concurrent writers per order."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,57 +27,50 @@ class TicketStore:
             status=TicketStatus(row.status),
             instance=row.instance,
             pizza_count=row.pizza_count,
+            source_partition=row.source_partition,
+            source_offset=row.source_offset,
             cook_started_at=row.cook_started_at,
             ready_at=row.ready_at,
             ready_event_id=row.ready_event_id,
+            published_at=row.published_at,
         )
 
-    async def start_cooking(
-        self,
-        *,
-        order_id: str,
-        placed_event_id: str,
-        instance: str,
-        pizza_count: int,
-        partition: int,
-        offset: int,
-        started_at: datetime,
-    ) -> None:
+    async def start_cooking(self, ticket: Ticket) -> None:
         """Open the ticket, or take over one left by an instance that stopped mid-cook."""
         values = {
-            "placed_event_id": placed_event_id,
-            "status": TicketStatus.COOKING.value,
-            "instance": instance,
-            "pizza_count": pizza_count,
-            "source_partition": partition,
-            "source_offset": offset,
-            "cook_started_at": started_at,
+            "placed_event_id": ticket.placed_event_id,
+            "status": ticket.status.value,
+            "instance": ticket.instance,
+            "pizza_count": ticket.pizza_count,
+            "source_partition": ticket.source_partition,
+            "source_offset": ticket.source_offset,
+            "cook_started_at": ticket.cook_started_at,
         }
         async with self._engine.begin() as connection:
             updated = await connection.execute(
-                update(tickets).where(tickets.c.order_id == order_id).values(**values)
+                update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
             )
             if updated.rowcount == 0:
-                await connection.execute(insert(tickets).values(order_id=order_id, **values))
+                await connection.execute(insert(tickets).values(order_id=ticket.order_id, **values))
 
-    async def mark_ready(self, order_id: str, *, ready_at: datetime, ready_event_id: str) -> None:
+    async def mark_ready(self, ticket: Ticket) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(tickets)
-                .where(tickets.c.order_id == order_id)
+                .where(tickets.c.order_id == ticket.order_id)
                 .values(
-                    status=TicketStatus.READY.value,
-                    ready_at=ready_at,
-                    ready_event_id=ready_event_id,
+                    status=ticket.status.value,
+                    ready_at=ticket.ready_at,
+                    ready_event_id=ticket.ready_event_id,
                 )
             )
 
-    async def mark_published(self, order_id: str, *, at: datetime) -> None:
+    async def mark_published(self, ticket: Ticket) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(tickets)
-                .where(tickets.c.order_id == order_id)
-                .values(status=TicketStatus.PUBLISHED.value, published_at=at)
+                .where(tickets.c.order_id == ticket.order_id)
+                .values(status=ticket.status.value, published_at=ticket.published_at)
             )
 
     async def count_by_status(self) -> dict[str, int]:
