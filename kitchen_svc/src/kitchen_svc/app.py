@@ -1,7 +1,8 @@
-"""kitchen_svc's HTTP side: health, readiness and what this instance is doing.
+"""The kitchen_svc application: what runs while it is up, its routes and readiness.
 
 Nothing connects at construction: the database is migrated and the consumer started in
-the lifespan, and stopped there again (SIGTERM → uvicorn → lifespan exit).
+the lifespan, and stopped there again (SIGTERM → uvicorn → lifespan exit). The consumer
+is essential: if it ever ends with an error, the process stops (``exit_if_crashed``).
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import structlog
-from litestar import Litestar, get
+from litestar import Litestar
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kitchen_svc.kitchen import Kitchen
+from kitchen_svc.api import status
+from kitchen_svc.handlers import OrderPlacedHandler
 from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
+from kitchen_svc.service import Kitchen
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
-from kitchen_svc.tickets import TicketStore
+from kitchen_svc.store import TicketStore
 from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.consumer import ConsumerOptions, EventConsumer
 from pizza_common.db import make_engine, migrate
@@ -32,23 +35,23 @@ log = structlog.get_logger("kitchen")
 MIGRATIONS = "kitchen_svc:migrations"
 
 
-@dataclass
-class Running:
-    """What the lifespan started; None before start-up."""
+class Runtime:
+    """What exists only while the app runs: the engine, the ticket store, the kitchen and
+    the consumer task that feeds it (None before start-up)."""
 
-    kitchen: Kitchen
-    consumer: EventConsumer
-    store: TicketStore
-
-
-def create_app(settings: KitchenSettings | None = None) -> Litestar:
-    settings = settings or KitchenSettings()
-    state: dict[str, Running] = {}
+    def __init__(self, settings: KitchenSettings) -> None:
+        self.settings = settings
+        self._engine: AsyncEngine | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._store: TicketStore | None = None
+        self._kitchen: Kitchen | None = None
+        self._consumer: EventConsumer | None = None
 
     @asynccontextmanager
-    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
         engine = make_engine(settings.db_url)
-        await migrate_shared(engine)
+        await _migrate_shared(engine)
         kafka = KafkaSettings()
         registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
@@ -69,12 +72,13 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
                 transactional_id=settings.transactional_id,
             ),
             {ORDER_PLACED: AvroEventCodec(registry, OrderPlaced)},
-            kitchen.handle,
+            OrderPlacedHandler(kitchen),
             stopping=stopping,
         )
         task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
         task.add_done_callback(exit_if_crashed)
-        state["running"] = Running(kitchen, consumer, store)
+        self._engine, self._task = engine, task
+        self._store, self._kitchen, self._consumer = store, kitchen, consumer
         DEAD_LETTERED.count = lambda: consumer.dead_lettered
         ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
         log.info("kitchen open", cook_seconds=settings.cook_seconds)
@@ -83,70 +87,61 @@ def create_app(settings: KitchenSettings | None = None) -> Litestar:
         finally:
             stopping.set()
             await asyncio.gather(task, return_exceptions=True)
+            # Kept: /status says "stopping" to the end, and /ready the consumer's truth.
             await engine.dispose()
             log.info("kitchen closed")
 
-    async def migrate_shared(engine: Any) -> None:
-        # Instances starting together race to create the shared tables: the loser retries
-        # and then finds them there.
-        for attempt in range(5):
-            try:
-                await migrate(engine, MIGRATIONS)
-                return
-            except Exception as exc:  # retried, and raised on the last try
-                if attempt == 4:
-                    raise
-                log.warning("migration raced, retrying", error=repr(exc))
-                await asyncio.sleep(0.5 * (attempt + 1))
+    def instance(self) -> str:
+        return self.settings.instance_id
 
-    async def consumer_ready() -> str | None:
-        running = state.get("running")
-        return "consumer not started" if running is None else running.consumer.problem()
+    def kitchen(self) -> Kitchen | None:
+        """The kitchen, None while starting."""
+        return self._kitchen
 
-    async def database_ready() -> str | None:
-        running = state.get("running")
-        if running is None:
+    def consumer(self) -> EventConsumer | None:
+        """The order.placed consumer, None while starting."""
+        return self._consumer
+
+    async def consumer_ready(self) -> str | None:
+        consumer = self._consumer
+        return "consumer not started" if consumer is None else consumer.problem()
+
+    async def database_ready(self) -> str | None:
+        if self._store is None:
             return "not started"
         try:
-            await running.store.count_by_status()
+            await self._store.count_by_status()
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             return repr(exc)
         return None
 
-    @get("/status", tags=["operations"])
-    async def status() -> dict[str, Any]:
-        """What this instance is doing now: partitions, current order, counts."""
-        running = state.get("running")
-        if running is None:
-            return {"instance": settings.instance_id, "state": "starting"}
-        kitchen, consumer = running.kitchen, running.consumer
-        current = kitchen.current
-        return {
-            "instance": settings.instance_id,
-            "state": "stopping" if consumer.stopping.is_set() else "open",
-            "group": CONSUMER_GROUP,
-            "assigned_partitions": [
-                {"topic": topic, "partition": partition} for topic, partition in consumer.assigned
-            ],
-            "current_order": None
-            if current is None
-            else {
-                "order_id": current.order_id,
-                "phase": current.phase,
-                "since": current.since.isoformat(),
-            },
-            "counts": {
-                "cooked": kitchen.counts.cooked,
-                "resent": kitchen.counts.resent,
-                "duplicates_skipped": kitchen.counts.duplicates,
-                "dead_lettered": consumer.dead_lettered,
-            },
-        }
 
+async def _migrate_shared(engine: AsyncEngine) -> None:
+    # Instances starting together race to create the shared tables: the loser retries
+    # and then finds them there.
+    for attempt in range(5):
+        try:
+            await migrate(engine, MIGRATIONS)
+            return
+        except Exception as exc:  # retried, and raised on the last try
+            if attempt == 4:
+                raise
+            log.warning("migration raced, retrying", error=repr(exc))
+            await asyncio.sleep(0.5 * (attempt + 1))
+
+
+def create_app(settings: KitchenSettings | None = None) -> Litestar:
+    settings = settings or KitchenSettings()
+    runtime = Runtime(settings)
     return service_app(
         title="kitchen_svc",
         description="One kitchen instance: cooks order.placed, publishes order.ready.",
         route_handlers=[status],
-        ready_checks={"consumer": consumer_ready, "database": database_ready},
-        lifespan=[lifespan],
+        ready_checks={"consumer": runtime.consumer_ready, "database": runtime.database_ready},
+        dependencies={
+            "instance": Provide(runtime.instance, sync_to_thread=False),
+            "kitchen": Provide(runtime.kitchen, sync_to_thread=False),
+            "consumer": Provide(runtime.consumer, sync_to_thread=False),
+        },
+        lifespan=[runtime.lifespan],
     )

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from kitchen_svc.kitchen import why_uncookable
+from kitchen_svc.domain import why_uncookable
 from pizza_common.durations import SecondsRange
 from tests.factories import order_placed
 

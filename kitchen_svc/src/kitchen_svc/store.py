@@ -1,0 +1,81 @@
+"""Reading and writing tickets. Only the instance that owns an order's partition touches
+its ticket, so there are no concurrent writers per order."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kitchen_svc.domain import Ticket, TicketStatus
+from kitchen_svc.tables import tickets
+
+
+class TicketStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, order_id: str) -> Ticket | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(select(tickets).where(tickets.c.order_id == order_id))
+            ).first()
+        if row is None:
+            return None
+        return Ticket(
+            order_id=row.order_id,
+            placed_event_id=row.placed_event_id,
+            status=TicketStatus(row.status),
+            instance=row.instance,
+            pizza_count=row.pizza_count,
+            source_partition=row.source_partition,
+            source_offset=row.source_offset,
+            cook_started_at=row.cook_started_at,
+            ready_at=row.ready_at,
+            ready_event_id=row.ready_event_id,
+            published_at=row.published_at,
+        )
+
+    async def start_cooking(self, ticket: Ticket) -> None:
+        """Open the ticket, or take over one left by an instance that stopped mid-cook."""
+        values = {
+            "placed_event_id": ticket.placed_event_id,
+            "status": ticket.status.value,
+            "instance": ticket.instance,
+            "pizza_count": ticket.pizza_count,
+            "source_partition": ticket.source_partition,
+            "source_offset": ticket.source_offset,
+            "cook_started_at": ticket.cook_started_at,
+        }
+        async with self._engine.begin() as connection:
+            updated = await connection.execute(
+                update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
+            )
+            if updated.rowcount == 0:
+                await connection.execute(insert(tickets).values(order_id=ticket.order_id, **values))
+
+    async def mark_ready(self, ticket: Ticket) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(tickets)
+                .where(tickets.c.order_id == ticket.order_id)
+                .values(
+                    status=ticket.status.value,
+                    ready_at=ticket.ready_at,
+                    ready_event_id=ticket.ready_event_id,
+                )
+            )
+
+    async def mark_published(self, ticket: Ticket) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(tickets)
+                .where(tickets.c.order_id == ticket.order_id)
+                .values(status=ticket.status.value, published_at=ticket.published_at)
+            )
+
+    async def count_by_status(self) -> dict[str, int]:
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(tickets.c.status, func.count()).group_by(tickets.c.status)
+            )
+            return {status: count for status, count in rows}
