@@ -60,7 +60,7 @@ bench *ARGS:
 
 # Chaos soak on a separate platform: orders under random faults, then every invariant checked.
 chaos *ARGS:
-    {{run}} python -m pizza_infra.chaos {{ARGS}}
+    {{run}} python -m pizza_infra.scenarios.chaos {{ARGS}}
 
 # Consumer lag per group and partition (the platform's lag monitoring).
 lag *ARGS:

@@ -22,8 +22,8 @@ from pizza_common.avro import registry_client
 from pizza_common.paths import REPO_ROOT
 from pizza_common.settings import KafkaSettings
 from pizza_infra import cli
+from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
-from pizza_infra.schema_registry import register_all
 from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
 
 if TYPE_CHECKING:

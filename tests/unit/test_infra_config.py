@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
+from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.java import find_java
-from pizza_infra.kafka_server import kafka_nodes, server_properties
-from pizza_infra.platform import circus_ini
-from pizza_infra.services import PlatformSettings
-from pizza_infra.topics import load_topics
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.kafka import kafka_nodes, server_properties
+from pizza_infra.supervisor.platform import circus_ini
+from pizza_infra.supervisor.services import PlatformSettings
 
 
 def test_event_topics_have_six_partitions_and_dead_letter_topics() -> None:
@@ -110,7 +110,7 @@ def test_payment_instances_share_one_socket_that_lives_with_the_watcher(
     assert "--fd $(circus.sockets.payment)" in watcher
     assert "numprocesses = 3" in watcher
     assert "use_sockets = True" in watcher
-    assert "hooks.after_stop = pizza_infra.circus_hooks.close" in watcher
+    assert "hooks.after_stop = pizza_infra.supervisor.circus_hooks.close" in watcher
     assert [platform.port("payment", n) for n in (1, 2)] == [28021, 28022]
     order_env = ini.split("[env:order]")[1].split("[")[0]
     assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env

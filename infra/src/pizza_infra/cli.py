@@ -15,8 +15,10 @@ from pathlib import Path
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.avro import registry_client
+from pizza_infra.admin.schemas import check_all, register_all
+from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.kafka_server import (
+from pizza_infra.servers.kafka import (
     kafka_nodes,
     node_answers,
     start_broker,
@@ -24,10 +26,8 @@ from pizza_infra.kafka_server import (
     stop_broker,
     stop_kafka,
 )
-from pizza_infra.registry_server import registry_answers, registry_process, start_registry
-from pizza_infra.schema_registry import check_all, register_all
-from pizza_infra.topics import apply_topics, describe_topics, load_topics
-from pizza_infra.zipkin_server import start_zipkin, zipkin_answers, zipkin_process
+from pizza_infra.servers.registry import registry_answers, registry_process, start_registry
+from pizza_infra.servers.zipkin import start_zipkin, zipkin_answers, zipkin_process
 
 
 def up(settings: InfraSettings) -> int:

@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 from pizza_common.avro import registry_client
 from pizza_infra import cli as infra_cli
-from pizza_infra import logs as log_view
-from pizza_infra import prometheus
+from pizza_infra.admin.lag import consumer_lag, total_lag
+from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.lag import consumer_lag, total_lag
-from pizza_infra.platform import Platform, ProcessInfo
-from pizza_infra.schema_registry import register_all
-from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings
+from pizza_infra.supervisor import logs as log_view
+from pizza_infra.supervisor import prometheus
+from pizza_infra.supervisor.platform import Platform, ProcessInfo
+from pizza_infra.supervisor.services import SERVICES, START_ORDER, PlatformSettings
 
 
 def _platform() -> Platform:

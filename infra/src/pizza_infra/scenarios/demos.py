@@ -20,12 +20,12 @@ import httpx
 
 from pizza_common.events import DELIVERY_GROUP, KITCHEN_GROUP
 from pizza_common.paths import REPO_ROOT
+from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.ctl import up as platform_up
-from pizza_infra.lag import consumer_lag, total_lag
-from pizza_infra.logs import parse
-from pizza_infra.platform import Platform
-from pizza_infra.services import PlatformSettings
+from pizza_infra.supervisor.logs import parse
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 DONE_STATES = ("ready", "driver_assigned", "on_the_way", "delivered")

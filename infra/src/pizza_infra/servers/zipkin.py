@@ -9,10 +9,10 @@ from __future__ import annotations
 import httpx
 
 from pizza_infra.config import HOST, InfraError, InfraSettings
-from pizza_infra.fetch import zipkin_jar
-from pizza_infra.java import find_java
-from pizza_infra.kafka_server import KAFKA_MIN_JAVA
-from pizza_infra.process import ServerProcess, port_open
+from pizza_infra.servers.fetch import zipkin_jar
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.kafka import KAFKA_MIN_JAVA
+from pizza_infra.servers.process import ServerProcess, port_open
 
 
 def zipkin_process(settings: InfraSettings) -> ServerProcess:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx
 
 from pizza_infra.config import HOST, InfraError, InfraSettings
-from pizza_infra.fetch import registry_app
-from pizza_infra.java import find_java
-from pizza_infra.process import ServerProcess, port_open
+from pizza_infra.servers.fetch import registry_app
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.process import ServerProcess, port_open
 
 REGISTRY_MIN_JAVA = 21
 

@@ -25,9 +25,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pizza_infra.config import HOST, INFRA_DIR, MAX_KAFKA_NODES, InfraError, InfraSettings
-from pizza_infra.fetch import kafka_libs
-from pizza_infra.java import find_java
-from pizza_infra.process import ServerProcess, connect, port_open, stop_all
+from pizza_infra.servers.fetch import kafka_libs
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.process import ServerProcess, connect, port_open, stop_all
 
 KAFKA_MIN_JAVA = 17
 

@@ -31,12 +31,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from pizza_common.paths import REPO_ROOT, var_dir
 from pizza_infra.config import InfraSettings
-from pizza_infra.fetch import kafka_libs
-from pizza_infra.java import find_java
-from pizza_infra.kafka_server import KAFKA_MIN_JAVA, kafka_nodes
-from pizza_infra.platform import Platform
-from pizza_infra.registry_server import registry_process
-from pizza_infra.services import PlatformSettings, shifted_platform_env
+from pizza_infra.servers.fetch import kafka_libs
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.kafka import KAFKA_MIN_JAVA, kafka_nodes
+from pizza_infra.servers.registry import registry_process
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings, shifted_platform_env
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 OFFSET = 30000

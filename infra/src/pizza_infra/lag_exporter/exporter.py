@@ -1,6 +1,6 @@
 """``pizza-lag-exporter``: consumer lag per group and partition as Prometheus metrics.
 
-Each scrape asks Kafka's admin API afresh with :func:`pizza_infra.lag.consumer_lag`, the
+Each scrape asks Kafka's admin API afresh with :func:`pizza_infra.admin.lag.consumer_lag`, the
 function behind ``just lag``, so both always tell the same. The exporter joins no group
 and consumes nothing: lag stays visible while a group has no consumer running, which is
 when it matters most (the kitchen stopped and orders pile up).
@@ -22,8 +22,8 @@ from prometheus_client.registry import Collector
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pizza_common.logging import configure_logging
+from pizza_infra.admin.lag import PartitionLag, consumer_lag
 from pizza_infra.config import HOST, InfraSettings
-from pizza_infra.lag import PartitionLag, consumer_lag
 
 log = structlog.get_logger("pizza.lag_exporter")
 

@@ -29,7 +29,9 @@ from pizza_common.events import (
     OrderReady,
     dead_letter_topic,
 )
-from pizza_infra.chaos.model import (
+from pizza_infra.admin.lag import consumer_lag
+from pizza_infra.config import InfraSettings
+from pizza_infra.scenarios.chaos.model import (
     ChargeRow,
     ClientOrder,
     DeadLetter,
@@ -41,8 +43,6 @@ from pizza_infra.chaos.model import (
     OrderRow,
     Planted,
 )
-from pizza_infra.config import InfraSettings
-from pizza_infra.lag import consumer_lag
 
 READ_TIMEOUT_S = 60.0
 

@@ -28,15 +28,15 @@ from types import FrameType
 from typing import Any
 
 from pizza_common.paths import var_dir
-from pizza_infra.chaos.faults import FaultRecord, Injector, run_plan
-from pizza_infra.chaos.invariants import check, violation_count
-from pizza_infra.chaos.load import ClientSettings, Load, run_load
-from pizza_infra.chaos.observe import PlatformFiles, observe
-from pizza_infra.chaos.plan import Fault, PlanSettings, make_plan
-from pizza_infra.chaos.quiesce import dump_stacks, in_flight, wait_until_settled
-from pizza_infra.chaos.report import report_json, table, write_report
 from pizza_infra.config import InfraSettings
-from pizza_infra.services import PlatformSettings, shifted_platform_env
+from pizza_infra.scenarios.chaos.faults import FaultRecord, Injector, run_plan
+from pizza_infra.scenarios.chaos.invariants import check, violation_count
+from pizza_infra.scenarios.chaos.load import ClientSettings, Load, run_load
+from pizza_infra.scenarios.chaos.observe import PlatformFiles, observe
+from pizza_infra.scenarios.chaos.plan import Fault, PlanSettings, make_plan
+from pizza_infra.scenarios.chaos.quiesce import dump_stacks, in_flight, wait_until_settled
+from pizza_infra.scenarios.chaos.report import report_json, table, write_report
+from pizza_infra.supervisor.services import PlatformSettings, shifted_platform_env
 
 # Clear of the ports of the integration tests (+10000), the end-to-end tests (+20000) and
 # the benchmark (+30000); every port stays below 32768, where Linux picks the local ports
