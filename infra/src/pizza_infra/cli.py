@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -18,81 +17,26 @@ from pizza_common.avro import registry_client
 from pizza_infra.admin.schemas import check_all, register_all
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.servers import stack
 from pizza_infra.servers.kafka import (
-    kafka_nodes,
-    node_answers,
     start_broker,
-    start_kafka,
     stop_broker,
-    stop_kafka,
 )
-from pizza_infra.servers.registry import registry_answers, registry_process, start_registry
-from pizza_infra.servers.zipkin import start_zipkin, zipkin_answers, zipkin_process
+from pizza_infra.servers.registry import registry_answers
 
 
 def up(settings: InfraSettings) -> int:
-    print(start_kafka(settings))
-    for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
-        print(f"  {change}")
-    print(start_registry(settings))
-    print(start_zipkin(settings))
+    stack.up(settings)
     return 0
 
 
 def down(settings: InfraSettings) -> int:
-    # The registry first: it may still be talking to nothing, Kafka is what holds the data.
-    for process in (zipkin_process(settings), registry_process(settings)):
-        print(f"{process.name}: {'stopped' if process.stop() else 'was not running'}")
-    stopped = stop_kafka(settings)  # whichever nodes run, of either mode
-    print(f"kafka: {'stopped ' + ', '.join(stopped) if stopped else 'was not running'}")
+    stack.down(settings)
     return 0
 
 
-@dataclass(frozen=True)
-class InfraProcess:
-    """One server process as `status` and `just ps` show it."""
-
-    name: str
-    pid: int | None
-    port: int
-    address: str
-    answers: bool
-
-    @property
-    def state(self) -> str:
-        return "up" if self.answers else ("starting or stuck" if self.pid else "down")
-
-
-def infra_processes(settings: InfraSettings) -> list[InfraProcess]:
-    """Every Kafka node, the registry and Zipkin, each asked whether it answers."""
-    rows = [
-        InfraProcess(
-            node.name, node.process.pid(), node.broker_port, node.address, node_answers(node)
-        )
-        for node in kafka_nodes(settings)
-    ]
-    registry, zipkin = registry_process(settings), zipkin_process(settings)
-    return [
-        *rows,
-        InfraProcess(
-            "registry",
-            registry.pid(),
-            settings.schema_registry_port,
-            settings.schema_registry_url,
-            registry_answers(settings),
-        ),
-        InfraProcess(
-            "zipkin",
-            zipkin.pid(),
-            settings.zipkin_port,
-            settings.zipkin_url,
-            zipkin_answers(settings),
-        ),
-    ]
-
-
 def status(settings: InfraSettings) -> int:
-    rows = infra_processes(settings)
+    rows = stack.statuses(settings)
     for row in rows:
         print(f"{row.name:<9} {row.state:<18} pid={row.pid or '-':<8} {row.address}")
     return 0 if all(row.answers for row in rows) else 1

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Callable
 
 from pizza_common.avro import registry_client
-from pizza_infra import cli as infra_cli
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.servers import stack
+from pizza_infra.servers.java_server import ServerStatus
 from pizza_infra.supervisor import logs as log_view
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.platform import Platform, ProcessInfo
@@ -28,7 +29,7 @@ def _platform() -> Platform:
 
 def up(args: argparse.Namespace) -> int:
     infra = InfraSettings()
-    infra_cli.up(infra)
+    stack.up(infra)
     for entry in register_all(registry_client(infra.schema_registry_url)):
         print(f"schema {entry.subject} version {entry.version}")
     platform = _platform()
@@ -62,13 +63,13 @@ def up(args: argparse.Namespace) -> int:
 def down(args: argparse.Namespace) -> int:
     platform = _platform()
     print("services: " + ("stopped" if platform.quit() else "were not running"))
-    infra_cli.down(InfraSettings())
+    stack.down(InfraSettings())
     return 0
 
 
 def ps(args: argparse.Namespace) -> int:
     platform = _platform()
-    infra = infra_cli.infra_processes(platform.infra)
+    infra = stack.statuses(platform.infra)
     if not platform.running():
         _print_processes([], infra)
         print("services are not running (just up)")
@@ -80,9 +81,7 @@ def ps(args: argparse.Namespace) -> int:
     return 0 if processes and healthy else 1
 
 
-def _print_processes(
-    processes: list[ProcessInfo], infra: list[infra_cli.InfraProcess] | None = None
-) -> None:
+def _print_processes(processes: list[ProcessInfo], infra: list[ServerStatus] | None = None) -> None:
     print(f"{'service':<10} {'instance':<12} {'pid':>7} {'port':>6}  health   url")
     for i in infra or []:
         service = i.name.partition("-")[0]  # kafka-2 is an instance of kafka

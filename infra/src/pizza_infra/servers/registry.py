@@ -6,12 +6,14 @@ confluent-kafka's ``SchemaRegistryClient`` (and kafka-ui) speak.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from pizza_infra.config import HOST, InfraError, InfraSettings
+from pizza_infra.config import HOST, InfraSettings
 from pizza_infra.servers.fetch import registry_app
-from pizza_infra.servers.java import find_java
-from pizza_infra.servers.process import ServerProcess, port_open
+from pizza_infra.servers.java_server import JavaServer, start_servers
+from pizza_infra.servers.process import ServerProcess
 
 REGISTRY_MIN_JAVA = 21
 
@@ -28,34 +30,26 @@ def registry_answers(settings: InfraSettings) -> bool:
     return response.status_code == 200
 
 
-def start_registry(settings: InfraSettings) -> str:
-    process = registry_process(settings)
-    settled = process.settle(
-        lambda: registry_answers(settings),
-        start_timeout_s=settings.start_timeout_s,
-        answer_timeout_s=settings.answer_timeout_s,
-    )
-    if settled == "answers":
-        return f"schema registry already running on {settings.schema_registry_url}"
-    for port in (settings.schema_registry_port, settings.schema_registry_management_port):
-        if port_open(port):
-            raise InfraError(
-                f"port {port} is taken by another process; stop it or set SCHEMA_REGISTRY_PORT "
-                "and SCHEMA_REGISTRY_MANAGEMENT_PORT"
-            )
-    app = registry_app(settings)
-    java = find_java(REGISTRY_MIN_JAVA, f"Apicurio Registry {settings.registry_version}")
+def registry_server(settings: InfraSettings) -> JavaServer:
     database = settings.data_dir / "registry" / "registry"
-    database.parent.mkdir(parents=True, exist_ok=True)
-    process.start(
-        [
-            str(java),
+
+    def prepare(_java: Path, _app: Path) -> None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+
+    return JavaServer(
+        process=registry_process(settings),
+        title=f"Apicurio Registry {settings.registry_version}",
+        min_java=REGISTRY_MIN_JAVA,
+        fetch=lambda: registry_app(settings),
+        jvm_options=(
             f"-Xmx{settings.registry_heap}",
             "-XX:+ExitOnOutOfMemoryError",  # exit rather than hang; `up` starts it again
-            process.marker,
-            "-jar",
-            "quarkus-run.jar",
-        ],
+        ),
+        main=lambda _app: ["-jar", "quarkus-run.jar"],
+        ports=(settings.schema_registry_port, settings.schema_registry_management_port),
+        port_settings="SCHEMA_REGISTRY_PORT and SCHEMA_REGISTRY_MANAGEMENT_PORT",
+        answers=lambda: registry_answers(settings),
+        address=settings.schema_registry_url,
         env={
             "QUARKUS_HTTP_HOST": HOST,
             "QUARKUS_HTTP_PORT": str(settings.schema_registry_port),
@@ -67,8 +61,12 @@ def start_registry(settings: InfraSettings) -> str:
             "APICURIO_DATASOURCE_USERNAME": "sa",
             "APICURIO_DATASOURCE_PASSWORD": "sa",  # a local file database
         },
-        cwd=app,
+        workdir=None,  # the app's folder: quarkus-run.jar finds its lib/ beside it
+        prepare=prepare,
     )
-    process.wait_ready(lambda: registry_answers(settings), settings.start_timeout_s)
-    done = "replaced a hung registry" if settled == "hung" else "started"
-    return f"Apicurio Registry {settings.registry_version} {done} on {settings.schema_registry_url}"
+
+
+def start_registry(settings: InfraSettings) -> str:
+    server = registry_server(settings)
+    started = start_servers([server], settings)
+    return started.summary("schema registry", server.title, settings.schema_registry_url)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import httpx
 
-from pizza_infra.config import HOST, InfraError, InfraSettings
+from pizza_infra.config import HOST, InfraSettings
 from pizza_infra.servers.fetch import zipkin_jar
-from pizza_infra.servers.java import find_java
-from pizza_infra.servers.kafka import KAFKA_MIN_JAVA
-from pizza_infra.servers.process import ServerProcess, port_open
+from pizza_infra.servers.java_server import JavaServer, start_servers
+from pizza_infra.servers.process import ServerProcess
+
+ZIPKIN_MIN_JAVA = 17
 
 
 def zipkin_process(settings: InfraSettings) -> ServerProcess:
@@ -26,37 +27,33 @@ def zipkin_answers(settings: InfraSettings) -> bool:
         return False
 
 
-def start_zipkin(settings: InfraSettings) -> str:
-    process = zipkin_process(settings)
-    settled = process.settle(
-        lambda: zipkin_answers(settings),
-        start_timeout_s=settings.start_timeout_s,
-        answer_timeout_s=settings.answer_timeout_s,
-    )
-    if settled == "answers":
-        return f"Zipkin already running on {settings.zipkin_url}"
-    if port_open(settings.zipkin_port):
-        raise InfraError(
-            f"port {settings.zipkin_port} is taken by another process; stop it or set ZIPKIN_PORT"
-        )
-    jar = zipkin_jar(settings)
-    java = find_java(KAFKA_MIN_JAVA, f"Zipkin {settings.zipkin_version}")
-    process.start(
-        [
-            str(java),
+def zipkin_server(settings: InfraSettings) -> JavaServer:
+    return JavaServer(
+        process=zipkin_process(settings),
+        title=f"Zipkin {settings.zipkin_version}",
+        min_java=ZIPKIN_MIN_JAVA,
+        fetch=lambda: zipkin_jar(settings),
+        jvm_options=(
             f"-Xmx{settings.zipkin_heap_mb}m",
             # Out of heap it would hang, half alive: exit instead, and `up` starts it again.
             "-XX:+ExitOnOutOfMemoryError",
-            process.marker,
+        ),
+        main=lambda jar: [
             "-jar",
             str(jar),
             f"--armeria.ports[0].port={settings.zipkin_port}",
             f"--armeria.ports[0].ip={HOST}",
             "--armeria.ports[0].protocols=http",
         ],
+        ports=(settings.zipkin_port,),
+        port_settings="ZIPKIN_PORT",
+        answers=lambda: zipkin_answers(settings),
+        address=settings.zipkin_url,
         env={"MEM_MAX_SPANS": str(settings.zipkin_max_spans)},
-        cwd=settings.var_dir,
+        workdir=settings.var_dir,
     )
-    process.wait_ready(lambda: zipkin_answers(settings), settings.start_timeout_s)
-    done = "replaced a hung Zipkin" if settled == "hung" else "started"
-    return f"Zipkin {settings.zipkin_version} {done} on {settings.zipkin_url}"
+
+
+def start_zipkin(settings: InfraSettings) -> str:
+    server = zipkin_server(settings)
+    return start_servers([server], settings).summary("Zipkin", server.title, settings.zipkin_url)
