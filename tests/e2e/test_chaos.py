@@ -12,9 +12,9 @@ import pytest
 
 from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
+from pizza_infra.ports import DEFAULT_PORTS
 from pizza_infra.scenarios.chaos.plan import KINDS
 from pizza_infra.servers.process import port_open
-from pizza_infra.supervisor.services import DEFAULT_PORTS
 
 pytestmark = pytest.mark.e2e
 
