@@ -1,5 +1,5 @@
 """``python -m pizza_infra.lag_exporter``: the same as ``pizza-lag-exporter``."""
 
-from pizza_infra.lag_exporter.exporter import main
+from pizza_infra.lag_exporter.app import main
 
 main()

@@ -1,4 +1,4 @@
-"""``pizza-bench``: a bounded load on ``POST /orders`` and what it costs, end to end.
+"""``pizza-ctl bench``: a bounded load on ``POST /orders`` and what it costs, end to end.
 
 It starts a separate platform (ports + 30000, data in ``var/bench``) with payment
 latency and errors at 0 and no cooking or driving time, sends a fixed number of orders
@@ -10,7 +10,6 @@ A benchmark measures; it never fails on speed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -41,6 +40,14 @@ from pizza_infra.supervisor.services import PlatformSettings, shifted_platform_e
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 OFFSET = 30000
 PERF_TOPIC = "bench.kafka-perf"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    orders: int
+    concurrency: int
+    kitchens: int
+    kafka_records: int
 
 
 @dataclass
@@ -215,14 +222,8 @@ def run_platform(command: str, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pizza-bench", description=__doc__)
-    parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--kitchens", type=int, default=3)
-    parser.add_argument("--kafka-records", type=int, default=200_000)
-    args = parser.parse_args(argv)
-
+def run(args: BenchOptions) -> int:
+    """The benchmark on a platform of its own; writes its JSON and PNG into var/bench."""
     bench_dir = var_dir() / "bench"
     platform_dir = bench_dir / "platform"
     shutil.rmtree(platform_dir, ignore_errors=True)
@@ -320,7 +321,3 @@ def _summary(values: list[float]) -> dict[str, float]:
         "p99": percentile(values, 99),
         "max": max(values) if values else float("nan"),
     }
-
-
-if __name__ == "__main__":
-    sys.exit(main())

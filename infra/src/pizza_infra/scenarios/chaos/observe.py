@@ -206,7 +206,9 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 def read_lag(infra: InfraSettings) -> list[Lag]:
-    return [Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(infra)]
+    return [
+        Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(infra.bootstrap_servers)
+    ]
 
 
 def observe(
