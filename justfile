@@ -40,27 +40,27 @@ scale spec:
 
 # Demo: stop the kitchen, place 5 orders, start it: all are cooked and delivered.
 demo-buffering:
-    {{run}} pizza-demo buffering
+    {{run}} pizza-ctl demo buffering
 
 # Demo: 3 kitchens share 30 orders, visibly in their logs.
 demo-scaling:
-    {{run}} pizza-demo scaling
+    {{run}} pizza-ctl demo scaling
 
 # Demo: payment offline gives a friendly 503 at once; orders succeed again when it returns.
 demo-payment-outage:
-    {{run}} pizza-demo payment-outage
+    {{run}} pizza-ctl demo payment-outage
 
 # Demo: delivery offline misses nothing; it catches up when it returns.
 demo-delivery-offline:
-    {{run}} pizza-demo delivery-offline
+    {{run}} pizza-ctl demo delivery-offline
 
 # Benchmark: a bounded load on POST /orders on a separate platform; JSON + PNG in var/bench.
 bench *ARGS:
-    {{run}} pizza-bench {{ARGS}}
+    {{run}} pizza-ctl bench {{ARGS}}
 
 # Chaos soak on a separate platform: orders under random faults, then every invariant checked.
 chaos *ARGS:
-    {{run}} python -m pizza_infra.chaos {{ARGS}}
+    {{run}} pizza-ctl chaos {{ARGS}}
 
 # Consumer lag per group and partition (the platform's lag monitoring).
 lag *ARGS:
@@ -68,35 +68,35 @@ lag *ARGS:
 
 # Start Kafka (KRaft) and the schema registry, fetching them on first use; apply topics.
 infra-up:
-    {{run}} pizza-infra up
+    {{run}} pizza-ctl infra up
 
 # Stop Kafka and the schema registry.
 infra-down:
-    {{run}} pizza-infra down
+    {{run}} pizza-ctl infra down
 
 # Say whether Kafka and the schema registry answer.
 infra-status:
-    {{run}} pizza-infra status
+    {{run}} pizza-ctl infra status
 
 # Stop, kill or start one Kafka node while the others run: just broker stop 2 --kill
 broker action node *ARGS:
-    {{run}} pizza-infra broker {{action}} {{node}} {{ARGS}}
+    {{run}} pizza-ctl broker {{action}} {{node}} {{ARGS}}
 
 # List the platform's topics with partitions and end offsets.
 topics:
-    {{run}} pizza-infra topics
+    {{run}} pizza-ctl topics
 
 # Create or update topics from infra/topics.toml.
 topics-apply:
-    {{run}} pizza-infra topics-apply
+    {{run}} pizza-ctl topics-apply
 
 # Register the Avro contracts in schemas/ (BACKWARD_TRANSITIVE).
 schemas-register *ARGS:
-    {{run}} pizza-infra schemas-register {{ARGS}}
+    {{run}} pizza-ctl schemas-register {{ARGS}}
 
 # Fail when a schema in schemas/ is incompatible with what is registered.
 schemas-check *ARGS:
-    {{run}} pizza-infra schemas-check {{ARGS}}
+    {{run}} pizza-ctl schemas-check {{ARGS}}
 
 # Lint and check formatting.
 lint:
@@ -122,7 +122,7 @@ openapi:
 
 # Place the sample order (docs/examples/order.json) with order_svc and print the answer.
 order:
-    {{run}} pizza-order
+    {{run}} pizza-ctl order
 
 # Rewrite .env.example from the settings classes (after adding or changing a setting).
 env-example:

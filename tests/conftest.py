@@ -21,9 +21,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from pizza_common.avro import registry_client
 from pizza_common.paths import REPO_ROOT
 from pizza_common.settings import KafkaSettings
-from pizza_infra import cli
+from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
-from pizza_infra.schema_registry import register_all
+from pizza_infra.servers import stack
 from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
 
 if TYPE_CHECKING:
@@ -69,13 +69,13 @@ def infra() -> Iterator[InfraSettings]:
     kept = os.environ.get("PIZZA_TEST_VAR_DIR")
     var_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="pizza-test-"))
     settings = _test_settings(var_dir)
-    cli.up(settings)
+    stack.up(settings)
     register_all(registry_client(settings.schema_registry_url))
     try:
         yield settings
     finally:
         if not kept:  # a kept folder is for fast reruns: its servers stay up
-            cli.down(settings)
+            stack.down(settings)
             shutil.rmtree(var_dir, ignore_errors=True)
 
 

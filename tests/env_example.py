@@ -20,7 +20,7 @@ from payment_svc.settings import PaymentSettings
 from pizza_common.paths import REPO_ROOT
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
-from pizza_infra.services import PlatformSettings
+from pizza_infra.supervisor.services import PlatformSettings
 
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 INTERNAL = {"service_name"}  # fixed per service, not a setting

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from pizza_common.events import CONSUMER_GROUPS
-from pizza_infra.chaos.invariants import INVARIANTS, check, violation_count
-from pizza_infra.chaos.model import (
+from pizza_infra.scenarios.chaos.invariants import INVARIANTS, check, violation_count
+from pizza_infra.scenarios.chaos.model import (
     NOTIFICATION_KINDS,
     ChargeRow,
     ClientOrder,

@@ -10,8 +10,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from pizza_infra.chaos.load import ClientSettings, Load, place_order, run_load
-from pizza_infra.chaos.model import ClientOrder
+from pizza_infra.scenarios.chaos.load import ClientSettings, Load, place_order, run_load
+from pizza_infra.scenarios.chaos.model import ClientOrder
 
 ORDER_ID = "5f0c6b1e-8d7a-4c1e-9b9a-2f4e6a8c0d11"
 SETTINGS = ClientSettings(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pizza_infra.chaos.model import ChargeRow, NotificationRow, OrderRow
-from pizza_infra.chaos.observe import (
+from pizza_infra.scenarios.chaos.model import ChargeRow, NotificationRow, OrderRow
+from pizza_infra.scenarios.chaos.observe import (
     read_charges,
     read_delivery_log,
     read_only,

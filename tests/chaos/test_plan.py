@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from pizza_infra.chaos.plan import KINDS, PlanSettings, make_plan
+from pizza_infra.scenarios.chaos.plan import KINDS, PlanSettings, make_plan
 
 
 def test_the_same_seed_gives_the_same_plan() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pizza_infra.chaos.quiesce import wait_until_settled
+from pizza_infra.scenarios.chaos.quiesce import wait_until_settled
 
 
 class FakeTime:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pizza_infra.chaos.faults import FaultRecord
-from pizza_infra.chaos.invariants import InvariantResult, Violation
-from pizza_infra.chaos.model import ClientOrder
-from pizza_infra.chaos.plan import KINDS, Fault
-from pizza_infra.chaos.quiesce import Settling
-from pizza_infra.chaos.report import report_json, table
+from pizza_infra.scenarios.chaos.faults import FaultRecord
+from pizza_infra.scenarios.chaos.invariants import InvariantResult, Violation
+from pizza_infra.scenarios.chaos.model import ClientOrder
+from pizza_infra.scenarios.chaos.plan import KINDS, Fault
+from pizza_infra.scenarios.chaos.quiesce import Settling
+from pizza_infra.scenarios.chaos.report import report_json, table
 
 RECORDS = [
     FaultRecord(Fault(1.0, "kill:order", "order"), "injected", 1.0, 1.1, "SIGKILL"),

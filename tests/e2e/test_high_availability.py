@@ -23,7 +23,7 @@ import pytest
 
 from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
-from pizza_infra.services import shifted_platform_env
+from pizza_infra.supervisor.services import shifted_platform_env
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e

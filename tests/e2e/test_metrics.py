@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pizza_infra import prometheus
+from pizza_infra.supervisor import prometheus
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from pizza_common.events import OrderPlaced
 from pizza_common.kafka import producer_config
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
-from pizza_infra.zipkin_server import zipkin_answers, zipkin_process
+from pizza_infra.servers.zipkin import zipkin_answers, zipkin_process
 from tests.conftest import infra_env
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until, with_key

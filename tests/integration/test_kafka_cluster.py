@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
+from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_server import kafka_node, start_broker, start_kafka, stop_broker, stop_kafka
-from pizza_infra.topics import apply_topics, describe_topics, load_topics
+from pizza_infra.servers.kafka import kafka_node, start_broker, start_kafka, stop_broker, stop_kafka
 
 pytestmark = pytest.mark.integration
 

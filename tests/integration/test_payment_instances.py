@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from pizza_infra.config import InfraSettings
-from pizza_infra.platform import Platform
-from pizza_infra.services import PlatformSettings
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pizza_infra import prometheus
 from pizza_infra.config import InfraSettings
-from pizza_infra.services import PlatformSettings
+from pizza_infra.supervisor import prometheus
+from pizza_infra.supervisor.services import PlatformSettings
 from tests.conftest import infra_env
 from tests.service_process import ServiceProcess, free_port
 

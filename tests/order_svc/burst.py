@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from pizza_infra import cli
+from pizza_infra.servers import stack
 from tests.conftest import _test_settings, infra_env
 from tests.order_svc.conftest import example_order
 from tests.service_process import ServiceProcess, free_port
@@ -98,7 +98,7 @@ def main() -> None:
     # The tests' infra (PIZZA_TEST_VAR_DIR, PIZZA_TEST_PORT_OFFSET), started if not running.
     kept = os.environ.get("PIZZA_TEST_VAR_DIR")
     infra = _test_settings(Path(kept or tempfile.mkdtemp(prefix="pizza-burst-infra-")))
-    cli.up(infra)
+    stack.up(infra)
     folder = Path(tempfile.mkdtemp(prefix="pizza-burst-"))
     payment_port, order_port = free_port(), free_port()
     payment = ServiceProcess(

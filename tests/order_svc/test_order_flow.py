@@ -20,8 +20,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from pizza_common.avro import AvroEventCodec
 from pizza_common.events import OrderPlaced
 from pizza_common.settings import KafkaSettings
-from pizza_infra import cli
 from pizza_infra.config import InfraSettings
+from pizza_infra.servers import stack
 from tests.kafka_helpers import consume_until, read_all, with_key
 from tests.kitchen_svc.helpers import wait_until
 from tests.order_svc.conftest import Payment, example_order, order_process
@@ -249,7 +249,7 @@ def test_a_payment_outage_answer_can_be_retried_with_the_same_key(
 def test_kafka_down_orders_are_accepted_and_published_after_restart(
     infra: InfraSettings, order: ServiceProcess, kafka_settings: KafkaSettings
 ) -> None:
-    cli.down(infra)
+    stack.down(infra)
     try:
         answers = [post_order(order) for _ in range(3)]
         assert [a.status_code for a in answers] == [201, 201, 201]
@@ -257,7 +257,7 @@ def test_kafka_down_orders_are_accepted_and_published_after_restart(
         pending = httpx.get(f"{order.url}/orders/{ids[0]}", timeout=5).json()
         assert pending["event"]["published"] is False
     finally:
-        cli.up(infra)
+        stack.up(infra)
     for order_id in ids:
         assert len(events_for(kafka_settings, order_id)) == 1
 

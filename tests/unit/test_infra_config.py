@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
+from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.java import find_java
-from pizza_infra.kafka_server import kafka_nodes, server_properties
-from pizza_infra.platform import circus_ini
-from pizza_infra.services import PlatformSettings
-from pizza_infra.topics import load_topics
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.java_server import Started, start_servers
+from pizza_infra.servers.kafka import kafka_nodes, kafka_servers, server_properties
+from pizza_infra.servers.registry import registry_server
+from pizza_infra.servers.zipkin import zipkin_server
+from pizza_infra.supervisor.platform import circus_ini
+from pizza_infra.supervisor.services import PlatformSettings
 
 
 def test_event_topics_have_six_partitions_and_dead_letter_topics() -> None:
@@ -110,7 +115,7 @@ def test_payment_instances_share_one_socket_that_lives_with_the_watcher(
     assert "--fd $(circus.sockets.payment)" in watcher
     assert "numprocesses = 3" in watcher
     assert "use_sockets = True" in watcher
-    assert "hooks.after_stop = pizza_infra.circus_hooks.close" in watcher
+    assert "hooks.after_stop = pizza_infra.supervisor.circus_hooks.close" in watcher
     assert [platform.port("payment", n) for n in (1, 2)] == [28021, 28022]
     order_env = ini.split("[env:order]")[1].split("[")[0]
     assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
@@ -121,3 +126,55 @@ def test_services_are_given_every_broker(monkeypatch: pytest.MonkeyPatch) -> Non
     ini = circus_ini(PlatformSettings(), InfraSettings(kafka_nodes=3, kafka_port=1000))
     delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
     assert "KAFKA_BOOTSTRAP_SERVERS = 127.0.0.1:1000,127.0.0.1:1002,127.0.0.1:1004" in delivery_env
+
+
+def test_every_java_server_runs_with_its_marker_after_the_jvm_options(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path)
+    for server in (
+        *kafka_servers(settings),
+        registry_server(settings),
+        zipkin_server(settings),
+    ):
+        command = server.command(Path("/jdk/bin/java"), tmp_path / "artifact")
+        marker = command.index(server.process.marker)
+        assert command[0] == "/jdk/bin/java"
+        assert command[1:marker] == list(server.jvm_options)
+        assert command[marker + 1] in ("-jar", "-cp")
+        assert all(port > 0 for port in server.ports)
+
+
+def test_a_kafka_cluster_is_one_server_per_node_each_with_its_own_ports(tmp_path: Path) -> None:
+    servers = kafka_servers(InfraSettings(var_dir=tmp_path, kafka_nodes=3))
+    assert [s.name for s in servers] == ["kafka-1", "kafka-2", "kafka-3"]
+    assert [s.ports for s in servers] == [(9092, 9093), (9094, 9095), (9096, 9097)]
+    assert servers[1].main(Path("/libs"))[-1].endswith("kafka-2-server.properties")
+
+
+def test_what_starting_servers_did_is_said_in_one_line() -> None:
+    nothing = Started(started=[], replaced=[], count=1)
+    assert nothing.summary("Zipkin", "Zipkin 3", "URL") == "Zipkin already running on URL"
+    hung = Started(started=[], replaced=["zipkin"], count=1)
+    assert hung.summary("Zipkin", "Zipkin 3", "URL") == "Zipkin 3 replaced a hung Zipkin on URL"
+    fresh = Started(started=["registry"], replaced=[], count=1)
+    assert fresh.summary("registry", "Apicurio 3", "URL") == "Apicurio 3 started on URL"
+    one_of_three = Started(started=["kafka-2"], replaced=[], count=3)
+    assert one_of_three.summary("Kafka", "Kafka 4", "B") == "Kafka 4 on B: started kafka-2"
+    replaced = Started(started=[], replaced=["kafka-1"], count=3)
+    assert replaced.summary("Kafka", "Kafka 4", "B") == (
+        "Kafka 4 on B: replaced kafka-1, which ran but did not answer"
+    )
+
+
+def test_a_taken_port_is_one_clear_sentence_before_anything_is_fetched(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = InfraSettings(var_dir=tmp_path, zipkin_port=port)
+        server = replace(zipkin_server(settings), fetch=_never)
+        with pytest.raises(InfraError, match=rf"port {port} \(zipkin\) is taken.*ZIPKIN_PORT"):
+            start_servers([server], settings)
+
+
+def _never() -> Path:
+    raise AssertionError("fetched although the port is taken")

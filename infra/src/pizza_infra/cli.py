@@ -1,4 +1,10 @@
-"""``pizza-infra``: start, stop and inspect the local Kafka and schema registry.
+"""``pizza-ctl``: the platform's one command line, for a person operating it locally.
+
+The platform: ``up`` (infra, schemas, then every service, waiting until each answers),
+``down``, ``ps``, ``logs``, ``stop``, ``start``, ``scale``, ``lag``. The infrastructure
+alone: ``infra up|down|status``, ``broker``, ``topics``, ``topics-apply``,
+``schemas-register``, ``schemas-check``. Scenarios: ``demo``, ``bench``, ``chaos``,
+``order``.
 
 Every command is idempotent and prints what it did; problems the user must fix exit 1
 with one clear sentence.
@@ -7,98 +13,148 @@ with one clear sentence.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.avro import registry_client
+from pizza_infra.admin.lag import consumer_lag, total_lag
+from pizza_infra.admin.schemas import check_all, register_all
+from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.kafka_server import (
-    kafka_nodes,
-    node_answers,
-    start_broker,
-    start_kafka,
-    stop_broker,
-    stop_kafka,
-)
-from pizza_infra.registry_server import registry_answers, registry_process, start_registry
-from pizza_infra.schema_registry import check_all, register_all
-from pizza_infra.topics import apply_topics, describe_topics, load_topics
-from pizza_infra.zipkin_server import start_zipkin, zipkin_answers, zipkin_process
+from pizza_infra.scenarios import bench, demos, sample_order
+from pizza_infra.scenarios.chaos import soak
+from pizza_infra.servers import stack
+from pizza_infra.servers.kafka import start_broker, stop_broker
+from pizza_infra.servers.registry import registry_answers
+from pizza_infra.supervisor import control
+from pizza_infra.supervisor import logs as log_view
+from pizza_infra.supervisor.services import SERVICES, START_ORDER
+
+Handler = Callable[[argparse.Namespace], int]
+
+# -- the platform -------------------------------------------------------------------
 
 
-def up(settings: InfraSettings) -> int:
-    print(start_kafka(settings))
-    for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
-        print(f"  {change}")
-    print(start_registry(settings))
-    print(start_zipkin(settings))
+def up(args: argparse.Namespace) -> int:
+    return control.up()
+
+
+def down(args: argparse.Namespace) -> int:
+    return control.down()
+
+
+def ps(args: argparse.Namespace) -> int:
+    platform = control.current()
+    servers = stack.statuses(platform.infra)
+    if not platform.running():
+        print("\n".join(control.process_table([], servers)))
+        print("services are not running (just up)")
+        return 1
+    processes = platform.processes()
+    print("\n".join(control.process_table(processes, servers)))
+    healthy = all(p.healthy and p.not_ready is None for p in processes)
+    healthy = healthy and all(s.answers for s in servers)
+    return 0 if processes and healthy else 1
+
+
+def logs(args: argparse.Namespace) -> int:
+    infra = InfraSettings()
+    names = [args.service.removesuffix("_svc")] if args.service else list(START_ORDER)
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        raise InfraError(f"unknown service {unknown[0]!r}; one of: {', '.join(SERVICES)}")
+    files = {name: infra.log_dir / f"{name}.log" for name in names}
+    for line in log_view.merged(files, args.lines):
+        print(log_view.render(line), flush=True)
+    if args.follow:
+        try:
+            for line in log_view.follow(files):
+                print(log_view.render(line), flush=True)
+        except KeyboardInterrupt:
+            return 0
     return 0
 
 
-def down(settings: InfraSettings) -> int:
-    # The registry first: it may still be talking to nothing, Kafka is what holds the data.
-    for process in (zipkin_process(settings), registry_process(settings)):
-        print(f"{process.name}: {'stopped' if process.stop() else 'was not running'}")
-    stopped = stop_kafka(settings)  # whichever nodes run, of either mode
-    print(f"kafka: {'stopped ' + ', '.join(stopped) if stopped else 'was not running'}")
+def stop(args: argparse.Namespace) -> int:
+    platform = control.current()
+    platform.stop(args.service)
+    control.refresh_targets(platform)
+    print(f"{args.service}: stopped")
     return 0
 
 
-@dataclass(frozen=True)
-class InfraProcess:
-    """One server process as `status` and `just ps` show it."""
-
-    name: str
-    pid: int | None
-    port: int
-    address: str
-    answers: bool
-
-    @property
-    def state(self) -> str:
-        return "up" if self.answers else ("starting or stuck" if self.pid else "down")
+def start(args: argparse.Namespace) -> int:
+    platform = control.current()
+    platform.start(args.service)
+    print("\n".join(control.process_table(platform.wait_healthy([args.service]))))
+    control.refresh_targets(platform)
+    return 0
 
 
-def infra_processes(settings: InfraSettings) -> list[InfraProcess]:
-    """Every Kafka node, the registry and Zipkin, each asked whether it answers."""
-    rows = [
-        InfraProcess(
-            node.name, node.process.pid(), node.broker_port, node.address, node_answers(node)
+def scale(args: argparse.Namespace) -> int:
+    name, _, count = args.spec.partition("=")
+    if not count.isdigit():
+        raise InfraError("write it as kitchen=<n>, e.g. just scale kitchen=3")
+    platform = control.current()
+    platform.scale(name, int(count))
+    print("\n".join(control.process_table(platform.wait_healthy([name]))))
+    control.refresh_targets(platform)
+    return 0
+
+
+def lag(args: argparse.Namespace) -> int:
+    rows = consumer_lag(InfraSettings().bootstrap_servers)
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    print(f"{'group':<10} {'topic':<14} {'partition':>9} {'committed':>9} {'end':>7} {'lag':>6}")
+    for row in rows:
+        committed = "-" if row.committed is None else row.committed
+        print(
+            f"{row.group:<10} {row.topic:<14} {row.partition:>9} {committed:>9} "
+            f"{row.end:>7} {row.lag:>6}"
         )
-        for node in kafka_nodes(settings)
-    ]
-    registry, zipkin = registry_process(settings), zipkin_process(settings)
-    return [
-        *rows,
-        InfraProcess(
-            "registry",
-            registry.pid(),
-            settings.schema_registry_port,
-            settings.schema_registry_url,
-            registry_answers(settings),
-        ),
-        InfraProcess(
-            "zipkin",
-            zipkin.pid(),
-            settings.zipkin_port,
-            settings.zipkin_url,
-            zipkin_answers(settings),
-        ),
-    ]
+    for group in dict.fromkeys(row.group for row in rows):
+        print(f"total lag of group {group}: {total_lag(rows, group)}")
+    return 0
 
 
-def status(settings: InfraSettings) -> int:
-    rows = infra_processes(settings)
+# -- the infrastructure alone ---------------------------------------------------------
+
+
+def infra_command(args: argparse.Namespace) -> int:
+    settings = InfraSettings()
+    if args.action == "up":
+        stack.up(settings)
+        return 0
+    if args.action == "down":
+        stack.down(settings)
+        return 0
+    rows = stack.statuses(settings)
     for row in rows:
         print(f"{row.name:<9} {row.state:<18} pid={row.pid or '-':<8} {row.address}")
     return 0 if all(row.answers for row in rows) else 1
 
 
-def topics(settings: InfraSettings) -> int:
+def broker(args: argparse.Namespace) -> int:
+    """Stop, kill or start one Kafka node while the others run."""
+    settings = InfraSettings()
+    if args.action == "start":
+        done = start_broker(settings, args.node)
+        print(f"kafka node {args.node}: {'started' if done else 'was running'}")
+    else:
+        done = stop_broker(settings, args.node, kill=args.kill)
+        verb = "killed" if args.kill else "stopped"
+        print(f"kafka node {args.node}: {verb if done else 'was not running'}")
+    return 0
+
+
+def topics(args: argparse.Namespace) -> int:
+    settings = InfraSettings()
     specs = load_topics(settings)
     print(
         f"{'topic':<20} {'partitions':>10} {'replicas':>8} {'in-sync':>7} {'records':>8}"
@@ -113,19 +169,8 @@ def topics(settings: InfraSettings) -> int:
     return 0
 
 
-def broker(settings: InfraSettings, action: str, node_id: int, kill: bool) -> int:
-    """Stop, kill or start one Kafka node while the others run."""
-    if action == "start":
-        done = start_broker(settings, node_id)
-        print(f"kafka node {node_id}: {'started' if done else 'was running'}")
-    else:
-        done = stop_broker(settings, node_id, kill=kill)
-        verb = "killed" if kill else "stopped"
-        print(f"kafka node {node_id}: {verb if done else 'was not running'}")
-    return 0
-
-
-def topics_apply(settings: InfraSettings) -> int:
+def topics_apply(args: argparse.Namespace) -> int:
+    settings = InfraSettings()
     for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
         print(change)
     return 0
@@ -140,14 +185,14 @@ def _registry(settings: InfraSettings) -> SchemaRegistryClient:
     return registry_client(settings.schema_registry_url)
 
 
-def schemas_register(settings: InfraSettings, directory: Path | None) -> int:
-    for entry in register_all(_registry(settings), directory):
+def schemas_register(args: argparse.Namespace) -> int:
+    for entry in register_all(_registry(InfraSettings()), args.schemas_dir):
         print(f"{entry.subject:<22} version {entry.version:<3} id {entry.schema_id}")
     return 0
 
 
-def schemas_check(settings: InfraSettings, directory: Path | None) -> int:
-    results = check_all(_registry(settings), directory)
+def schemas_check(args: argparse.Namespace) -> int:
+    results = check_all(_registry(InfraSettings()), args.schemas_dir)
     for result in results:
         print(
             f"{result.subject:<22} {result.verdict}{': ' + result.detail if result.detail else ''}"
@@ -155,45 +200,130 @@ def schemas_check(settings: InfraSettings, directory: Path | None) -> int:
     return 0 if all(result.ok for result in results) else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pizza-infra", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    simple: dict[str, Callable[[InfraSettings], int]] = {
-        "up": up,
-        "down": down,
-        "status": status,
-        "topics": topics,
-        "topics-apply": topics_apply,
-    }
-    helps = {
-        "up": "start Kafka, the schema registry and Zipkin (fetching them the first time)",
-        "down": "stop them",
-        "status": "say whether each answers (exit 1 if not)",
-        "topics": "list the platform's topics with partitions and end offsets",
-        "topics-apply": "create or update topics from infra/topics.toml",
-    }
-    for name in simple:
-        commands.add_parser(name, help=helps[name])
-    for name, text in (
-        ("schemas-register", "register the Avro schemas in schemas/"),
-        ("schemas-check", "fail if a schema is incompatible with what is registered"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
-    sub = commands.add_parser("broker", help="stop, kill or start one Kafka node")
+# -- scenarios ------------------------------------------------------------------------
+
+
+def demo(args: argparse.Namespace) -> int:
+    return demos.run(args.name, args.timeout)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    return bench.run(
+        bench.BenchOptions(args.orders, args.concurrency, args.kitchens, args.kafka_records)
+    )
+
+
+def chaos(args: argparse.Namespace) -> int:
+    if args.seconds <= 0 or args.rate <= 0:
+        raise InfraError("--seconds and --rate must be positive")
+    return soak.run(
+        soak.SoakOptions(
+            seconds=args.seconds,
+            seed=args.seed,
+            rate=args.rate,
+            kitchens=args.kitchens,
+            fault_interval=args.fault_interval,
+            quiesce_seconds=args.quiesce_seconds,
+            port_offset=args.port_offset,
+        )
+    )
+
+
+def order(args: argparse.Namespace) -> int:
+    return sample_order.place(args.url, args.body, args.language)
+
+
+# -- the command tree -----------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="pizza-ctl", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("up", up, "start infra and every service; wait until all answer")
+    command("down", down, "stop every service, then the infra")
+    command("ps", ps, "every process: service, instance, pid, port, health")
+    sub = command("logs", logs, "the services' logs merged, each line prefixed by its instance")
+    sub.add_argument("service", nargs="?", help="only this service")
+    sub.add_argument("-n", "--lines", type=int, default=50)
+    sub.add_argument("-f", "--follow", action="store_true")
+    for name, handler, text in (("stop", stop, "stop a service"), ("start", start, "start it")):
+        command(name, handler, text).add_argument("service", choices=list(SERVICES))
+    command("scale", scale, "set the number of kitchen instances").add_argument(
+        "spec", help="kitchen=<n>"
+    )
+    command("lag", lag, "consumer lag per group and partition").add_argument(
+        "--json", action="store_true"
+    )
+
+    sub = command("infra", infra_command, "Kafka, the schema registry and Zipkin alone")
+    sub.add_argument(
+        "action",
+        choices=["up", "down", "status"],
+        help="up: start them (fetching them the first time) and apply the topics; down: stop "
+        "them; status: say whether each answers (exit 1 if not)",
+    )
+    sub = command("broker", broker, "stop, kill or start one Kafka node")
     sub.add_argument("action", choices=["stop", "start"])
     sub.add_argument("node", type=int, help="node id, 1 to KAFKA_NODES")
     sub.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
-    args = parser.parse_args(argv)
-    settings = InfraSettings()
+    command("topics", topics, "list the platform's topics with partitions and end offsets")
+    command("topics-apply", topics_apply, "create or update topics from infra/topics.toml")
+    for name, handler, text in (
+        ("schemas-register", schemas_register, "register the Avro schemas in schemas/"),
+        (
+            "schemas-check",
+            schemas_check,
+            "fail if a schema is incompatible with what is registered",
+        ),
+    ):
+        sub = command(name, handler, text)
+        sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
+
+    sub = command("demo", demo, demos.__doc__.splitlines()[0] if demos.__doc__ else "a demo")
+    sub.add_argument("name", choices=list(demos.DEMOS))
+    sub.add_argument("--timeout", type=float, default=240, help="seconds to wait per step")
+    sub = command("bench", bench_command, "a bounded load on POST /orders; JSON + PNG in var/bench")
+    sub.add_argument("--orders", type=int, default=2000)
+    sub.add_argument("--concurrency", type=int, default=16)
+    sub.add_argument("--kitchens", type=int, default=3)
+    sub.add_argument("--kafka-records", type=int, default=200_000)
+    sub = command("chaos", chaos, "a bounded soak under random faults, then every invariant")
+    sub.add_argument("--seconds", type=float, default=300, help="soak length (default 300)")
+    sub.add_argument("--seed", type=int, default=None, help="replay a run (default: random)")
+    sub.add_argument("--rate", type=float, default=2.0, help="orders per second (default 2)")
+    sub.add_argument("--kitchens", type=int, default=3, choices=range(1, 7))
+    sub.add_argument(
+        "--fault-interval", type=float, default=8.0, help="mean seconds between faults"
+    )
+    sub.add_argument(
+        "--quiesce-seconds",
+        type=float,
+        default=120,
+        help="afterwards, how long nothing may move before it counts as stuck (default 120)",
+    )
+    sub.add_argument("--port-offset", type=int, default=soak.DEFAULT_PORT_OFFSET)
+    sub = command("order", order, "place the sample order (docs/examples/order.json)")
+    sub.add_argument(
+        "--url",
+        default=sample_order.default_url(),
+        help="order_svc (default: http://127.0.0.1:$ORDER_PORT)",
+    )
+    sub.add_argument("--body", type=Path, default=sample_order.EXAMPLE, help="order JSON to send")
+    sub.add_argument("--language", default="en", help="Accept-Language (de or en)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    handler: Handler = args.handler
     try:
-        if args.command in simple:
-            return simple[args.command](settings)
-        if args.command == "broker":
-            return broker(settings, args.action, args.node, args.kill)
-        if args.command == "schemas-register":
-            return schemas_register(settings, args.schemas_dir)
-        return schemas_check(settings, args.schemas_dir)
+        return handler(args)
     except InfraError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pizza_common.paths import REPO_ROOT
+from pizza_infra.ports import DEFAULT_PORTS
 
 INFRA_DIR = REPO_ROOT / "infra"
 HOST = "127.0.0.1"
@@ -25,12 +26,12 @@ class InfraSettings(BaseSettings):
     # 1: one broker+controller JVM. 3 (high availability): three such nodes on this
     # machine, node n listening on kafka_port + 2(n-1) and kafka_controller_port + 2(n-1).
     kafka_nodes: int = Field(default=1, ge=1, le=MAX_KAFKA_NODES)
-    kafka_port: int = 9092
-    kafka_controller_port: int = 9093
-    schema_registry_port: int = 8081
+    kafka_port: int = DEFAULT_PORTS["KAFKA_PORT"]
+    kafka_controller_port: int = DEFAULT_PORTS["KAFKA_CONTROLLER_PORT"]
+    schema_registry_port: int = DEFAULT_PORTS["SCHEMA_REGISTRY_PORT"]
     # Quarkus' management interface (health); kept on loopback like everything else.
-    schema_registry_management_port: int = 8091
-    zipkin_port: int = 9411  # the trace UI and the spans' endpoint
+    schema_registry_management_port: int = DEFAULT_PORTS["SCHEMA_REGISTRY_MANAGEMENT_PORT"]
+    zipkin_port: int = DEFAULT_PORTS["ZIPKIN_PORT"]  # the trace UI and the spans' endpoint
 
     # Per node; None: 512m for a single node, 384m each when several share the machine.
     kafka_heap: str | None = None

@@ -21,8 +21,8 @@ from pizza_common.events import ORDER_PLACED, dead_letter_topic
 from pizza_common.schemas import load_schema_text
 from pizza_common.settings import KafkaSettings
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_server import start_kafka, stop_kafka
-from pizza_infra.platform import _not_ready
+from pizza_infra.servers.kafka import start_kafka, stop_kafka
+from pizza_infra.supervisor.platform import _not_ready
 from tests.factories import order_placed
 from tests.kafka_helpers import consume_until
 from tests.kitchen_svc.helpers import (

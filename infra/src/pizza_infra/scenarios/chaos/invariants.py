@@ -1,6 +1,6 @@
 """The platform's promises, checked over what was observed after a soak.
 
-A pure function of :class:`~pizza_infra.chaos.model.Observed`: no I/O, so each promise
+A pure function of :class:`~pizza_infra.scenarios.chaos.model.Observed`: no I/O, so each promise
 is tested with hand-made data. Every violation names its subject (an order id, a
 payment id, a partition) and says what was seen.
 """
@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pizza_infra.chaos.model import (
+from pizza_infra.scenarios.chaos.model import (
     ACCEPTED,
     APPROVED,
     DELIVERED,

@@ -29,7 +29,9 @@ from pizza_common.events import (
     OrderReady,
     dead_letter_topic,
 )
-from pizza_infra.chaos.model import (
+from pizza_infra.admin.lag import consumer_lag
+from pizza_infra.config import InfraSettings
+from pizza_infra.scenarios.chaos.model import (
     ChargeRow,
     ClientOrder,
     DeadLetter,
@@ -41,8 +43,6 @@ from pizza_infra.chaos.model import (
     OrderRow,
     Planted,
 )
-from pizza_infra.config import InfraSettings
-from pizza_infra.lag import consumer_lag
 
 READ_TIMEOUT_S = 60.0
 
@@ -206,7 +206,9 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 def read_lag(infra: InfraSettings) -> list[Lag]:
-    return [Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(infra)]
+    return [
+        Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(infra.bootstrap_servers)
+    ]
 
 
 def observe(

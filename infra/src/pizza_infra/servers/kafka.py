@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import struct
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pizza_infra.config import HOST, INFRA_DIR, MAX_KAFKA_NODES, InfraError, InfraSettings
-from pizza_infra.fetch import kafka_libs
-from pizza_infra.java import find_java
-from pizza_infra.process import ServerProcess, connect, port_open, stop_all
+from pizza_infra.servers.fetch import kafka_libs
+from pizza_infra.servers.java_server import JavaServer, start_servers
+from pizza_infra.servers.process import ServerProcess, connect, stop_all
 
 KAFKA_MIN_JAVA = 17
 
@@ -177,36 +176,32 @@ def cluster_answers(settings: InfraSettings, timeout_s: float = 2.0) -> bool:
     return {n.node_id for n in kafka_nodes(settings)} <= set(brokers)
 
 
-def _java_and_classpath(settings: InfraSettings) -> tuple[Path, str]:
-    libs = kafka_libs(settings)
-    java = find_java(KAFKA_MIN_JAVA, f"Apache Kafka {settings.kafka_version}")
-    return java, f"{libs}/*"
+def node_server(settings: InfraSettings, node: KafkaNode) -> JavaServer:
+    """A node as a Java server: loopback listeners, its own config, data, log and pid."""
+    heap = settings.kafka_heap_size
 
-
-def _launch(settings: InfraSettings, node: KafkaNode, java: Path, classpath: str) -> None:
-    """Write the node's config, format its storage the first time, start its JVM."""
-    for port in (node.broker_port, node.controller_port):
-        if port_open(port):
-            raise InfraError(
-                f"port {port} (Kafka node {node.node_id}) is taken by another process; stop it "
-                "or set KAFKA_PORT and KAFKA_CONTROLLER_PORT"
-            )
-    node.config_file.parent.mkdir(parents=True, exist_ok=True)
-    node.config_file.write_text(server_properties(settings, node))
-    if not (node.data_dir / "meta.properties").exists():
+    def prepare(java: Path, libs: Path) -> None:
+        """Write the node's config; format its storage the first time."""
+        node.config_file.parent.mkdir(parents=True, exist_ok=True)
+        node.config_file.write_text(server_properties(settings, node))
+        if (node.data_dir / "meta.properties").exists():
+            return
         node.data_dir.mkdir(parents=True, exist_ok=True)
         cluster_id = _existing_cluster_id(kafka_nodes(settings)) or _cluster_id()
         formatted = subprocess.run(
-            [str(java), "-cp", classpath, "kafka.tools.StorageTool", "format",
+            [str(java), "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
              "-t", cluster_id, "-c", str(node.config_file)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if formatted.returncode != 0:
             raise InfraError(f"formatting Kafka's storage failed:\n{formatted.stderr.strip()}")
-    heap = settings.kafka_heap_size
-    node.process.start(
-        [
-            str(java),
+
+    return JavaServer(
+        process=node.process,
+        title=f"Apache Kafka {settings.kafka_version}",
+        min_java=KAFKA_MIN_JAVA,
+        fetch=lambda: kafka_libs(settings),
+        jvm_options=(
             f"-Xmx{heap}",
             f"-Xms{heap}",
             "-XX:+UseG1GC",
@@ -214,65 +209,29 @@ def _launch(settings: InfraSettings, node: KafkaNode, java: Path, classpath: str
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={INFRA_DIR / 'kafka' / 'log4j2.properties'}",
-            node.process.marker,
-            "-cp",
-            classpath,
-            "kafka.Kafka",
-            str(node.config_file),
-        ],
-        env={},
-        cwd=settings.var_dir,
+        ),
+        main=lambda libs: ["-cp", f"{libs}/*", "kafka.Kafka", str(node.config_file)],
+        ports=(node.broker_port, node.controller_port),
+        port_settings="KAFKA_PORT and KAFKA_CONTROLLER_PORT",
+        answers=lambda: node_answers(node),
+        address=node.address,
+        workdir=settings.var_dir,
+        prepare=prepare,
     )
 
 
-def _wait_answering(settings: InfraSettings, nodes: list[KafkaNode], timeout_s: float) -> None:
-    """Until each of ``nodes`` answers and the cluster's metadata lists them all.
-
-    The cluster is asked only once every node answers: a Kafka client keeps connecting to
-    every bootstrap address, also to ports not listening yet (see ``connect``).
-    """
-    deadline = time.monotonic() + timeout_s
-    for node in nodes:
-        left = max(1.0, deadline - time.monotonic())
-        node.process.wait_ready(lambda node=node: node_answers(node), left)  # type: ignore[misc]
-    left = max(1.0, deadline - time.monotonic())
-    nodes[0].process.wait_ready(lambda: cluster_answers(settings), left)
+def kafka_servers(settings: InfraSettings) -> list[JavaServer]:
+    """The nodes of the configured mode as Java servers, node 1 first."""
+    return [node_server(settings, node) for node in kafka_nodes(settings)]
 
 
 def start_kafka(settings: InfraSettings) -> str:
     """Start every node that does not run (replacing hung ones); format storage the first
     time. Returns what it did."""
-    nodes = kafka_nodes(settings)
-    running = [n for n in nodes if n.process.pid() is not None]
-    missing = [n for n in nodes if n not in running]
-    java_cp = _java_and_classpath(settings) if missing else None
-    if java_cp is not None:
-        for node in missing:  # all at once: a node answers only once a quorum of them runs
-            _launch(settings, node, *java_cp)
-    replaced = []
-    for node in running:
-        # A node that runs but does not answer within its bound is hung: replace it.
-        outcome = node.process.settle(
-            lambda node=node: node_answers(node),  # type: ignore[misc]
-            start_timeout_s=settings.start_timeout_s,
-            # Nodes just started may be needed for the quorum: give them their time.
-            answer_timeout_s=settings.start_timeout_s if missing else settings.answer_timeout_s,
-        )
-        if outcome == "hung":
-            java_cp = java_cp or _java_and_classpath(settings)
-            _launch(settings, node, *java_cp)
-            replaced.append(node)
-    _wait_answering(settings, nodes, settings.start_timeout_s)
-    what = f"Kafka {settings.kafka_version}"
-    where = settings.bootstrap_servers
-    if not missing and not replaced:
-        return f"Kafka already running on {where}"
-    if replaced:
-        names = ", ".join(n.name for n in replaced)
-        return f"{what} on {where}: replaced {names}, which ran but did not answer"
-    if running:
-        return f"{what} on {where}: started {', '.join(n.name for n in missing)}"
-    return f"{what} started on {where}"
+    started = start_servers(
+        kafka_servers(settings), settings, together=lambda: cluster_answers(settings)
+    )
+    return started.summary("Kafka", f"Kafka {settings.kafka_version}", settings.bootstrap_servers)
 
 
 def stop_kafka(settings: InfraSettings) -> list[str]:
@@ -293,7 +252,6 @@ def start_broker(settings: InfraSettings, node_id: int, *, wait: bool = True) ->
     node = kafka_node(settings, node_id)
     if node.process.pid() is not None:
         return False
-    _launch(settings, node, *_java_and_classpath(settings))
-    if wait:
-        _wait_answering(settings, [node], settings.start_timeout_s)
+    server = node_server(settings, node)
+    start_servers([server], settings, together=lambda: cluster_answers(settings), wait=wait)
     return True

@@ -27,14 +27,14 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from pizza_common.avro import registry_client
 from pizza_common.schemas import subject_for
-from pizza_infra.chaos.model import Planted
-from pizza_infra.chaos.plan import Fault
-from pizza_infra.chaos.poison import PLANTED_HEADER, poison_value
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_server import start_broker, stop_broker
-from pizza_infra.platform import Platform, ProcessInfo
-from pizza_infra.registry_server import registry_process, start_registry
-from pizza_infra.services import PlatformSettings
+from pizza_infra.scenarios.chaos.model import Planted
+from pizza_infra.scenarios.chaos.plan import Fault
+from pizza_infra.scenarios.chaos.poison import PLANTED_HEADER, poison_value
+from pizza_infra.servers.kafka import start_broker, stop_broker
+from pizza_infra.servers.registry import registry_process, start_registry
+from pizza_infra.supervisor.platform import Platform, ProcessInfo
+from pizza_infra.supervisor.services import PlatformSettings
 
 ADMIN_TOKEN_DEFAULT = "pizza-admin"  # noqa: S105 - payment's documented local default
 PLANT_TIMEOUT_S = 90.0

@@ -14,7 +14,6 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pizza_common.events import CONSUMER_GROUPS
-from pizza_infra.config import InfraSettings
 
 
 @dataclass(frozen=True)
@@ -28,9 +27,11 @@ class PartitionLag:
 
 
 def consumer_lag(
-    settings: InfraSettings, groups: dict[str, tuple[str, ...]] = CONSUMER_GROUPS
+    bootstrap_servers: str, groups: dict[str, tuple[str, ...]] = CONSUMER_GROUPS
 ) -> list[PartitionLag]:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    """Every partition of the groups' topics, for each group (the brokers at
+    ``bootstrap_servers`` are asked, through Kafka's admin API)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     metadata = admin.list_topics(timeout=10).topics
     partitions = [
         TopicPartition(topic, p)

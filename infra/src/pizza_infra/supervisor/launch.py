@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from pizza_infra.services import SERVICES, PlatformSettings
+from pizza_infra.supervisor.services import SERVICES, PlatformSettings
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``pizza-demo``: the scenarios the platform exists to show, each proving itself.
+"""``pizza-ctl demo``: the scenarios the platform exists to show, each proving itself.
 
 Every demo says in plain words what it does, shows the evidence (HTTP answers, consumer
 lag, log lines of the instances), and exits 1 if the scenario did not hold, so the
@@ -7,7 +7,6 @@ demos are acceptance tests as well. Each starts the platform first if it is not 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -20,12 +19,12 @@ import httpx
 
 from pizza_common.events import DELIVERY_GROUP, KITCHEN_GROUP
 from pizza_common.paths import REPO_ROOT
+from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.config import InfraError, InfraSettings
-from pizza_infra.ctl import up as platform_up
-from pizza_infra.lag import consumer_lag, total_lag
-from pizza_infra.logs import parse
-from pizza_infra.platform import Platform
-from pizza_infra.services import PlatformSettings
+from pizza_infra.supervisor import control
+from pizza_infra.supervisor.logs import parse
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 DONE_STATES = ("ready", "driver_assigned", "on_the_way", "delivered")
@@ -93,10 +92,10 @@ class Demo:
         return self.wait_for("order.placed published", published)
 
     def lag(self, group: str) -> int:
-        return total_lag(consumer_lag(self.platform.infra), group)
+        return total_lag(consumer_lag(self.platform.infra.bootstrap_servers), group)
 
     def show_lag(self, group: str) -> None:
-        rows = [r for r in consumer_lag(self.platform.infra) if r.group == group]
+        rows = [r for r in consumer_lag(self.platform.infra.bootstrap_servers) if r.group == group]
         for row in rows:
             if row.lag:
                 self.show(f"{row.group} {row.topic}[{row.partition}]: lag {row.lag}")
@@ -270,23 +269,17 @@ DEMOS: dict[str, tuple[str, Callable[[Demo], None]]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pizza-demo", description=__doc__)
-    parser.add_argument("demo", choices=list(DEMOS))
-    parser.add_argument("--timeout", type=float, default=240, help="seconds to wait per step")
-    args = parser.parse_args(argv)
-    title, scenario = DEMOS[args.demo]
+def run(name: str, timeout_s: float = 240) -> int:
+    """Demo ``name`` (one of ``DEMOS``), starting the platform first if it is not up;
+    0 when every claim held."""
+    title, scenario = DEMOS[name]
     print(f"# {title}")
-    demo = Demo(title, args.timeout)
+    demo = Demo(title, timeout_s)
     try:
         demo.step("Make sure the platform runs.")
-        platform_up(argparse.Namespace())
+        control.up()
         scenario(demo)
     except (InfraError, httpx.HTTPError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return demo.verdict()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,11 +8,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pizza_infra.chaos.faults import FaultRecord
-from pizza_infra.chaos.invariants import InvariantResult, violation_count
-from pizza_infra.chaos.model import ClientOrder
-from pizza_infra.chaos.plan import KINDS
-from pizza_infra.chaos.quiesce import Settling
+from pizza_infra.scenarios.chaos.faults import FaultRecord
+from pizza_infra.scenarios.chaos.invariants import InvariantResult, violation_count
+from pizza_infra.scenarios.chaos.model import ClientOrder
+from pizza_infra.scenarios.chaos.plan import KINDS
+from pizza_infra.scenarios.chaos.quiesce import Settling
 
 SHOWN_PER_INVARIANT = 10
 

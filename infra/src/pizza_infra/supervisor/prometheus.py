@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from pizza_infra.config import HOST, InfraSettings
-from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings
+from pizza_infra.supervisor.services import SERVICES, START_ORDER, PlatformSettings
 
 WATCHER = "prometheus"
 INSTALL_HINT = (

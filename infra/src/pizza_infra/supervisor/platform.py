@@ -22,9 +22,9 @@ from circus.client import CircusClient
 from circus.exc import CallError
 
 from pizza_common.paths import REPO_ROOT
-from pizza_infra import prometheus
 from pizza_infra.config import HOST, InfraError, InfraSettings
-from pizza_infra.services import SERVICES, START_ORDER, PlatformSettings, Service
+from pizza_infra.supervisor import prometheus
+from pizza_infra.supervisor.services import SERVICES, START_ORDER, PlatformSettings, Service
 
 GRACEFUL_TIMEOUT_S = 30  # a kitchen may be in the middle of cooking
 
@@ -47,7 +47,7 @@ def circus_ini(
         service = SERVICES[name]
         command = f"{python} -m {service.module}"
         if service.scalable:
-            command = f"{python} -m pizza_infra.launch {name} --wid $(circus.wid)"
+            command = f"{python} -m pizza_infra.supervisor.launch {name} --wid $(circus.wid)"
         if service.shared_socket:
             command += f" --fd $(circus.sockets.{name})"
             lines += [
@@ -89,8 +89,8 @@ def _socket_lines(service: Service) -> list[str]:
         return []
     return [
         "use_sockets = True",
-        "hooks.before_start = pizza_infra.circus_hooks.listen",
-        "hooks.after_stop = pizza_infra.circus_hooks.close",
+        "hooks.before_start = pizza_infra.supervisor.circus_hooks.listen",
+        "hooks.after_stop = pizza_infra.supervisor.circus_hooks.close",
     ]
 
 

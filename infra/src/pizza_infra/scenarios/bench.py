@@ -1,4 +1,4 @@
-"""``pizza-bench``: a bounded load on ``POST /orders`` and what it costs, end to end.
+"""``pizza-ctl bench``: a bounded load on ``POST /orders`` and what it costs, end to end.
 
 It starts a separate platform (ports + 30000, data in ``var/bench``) with payment
 latency and errors at 0 and no cooking or driving time, sends a fixed number of orders
@@ -10,7 +10,6 @@ A benchmark measures; it never fails on speed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -31,16 +30,24 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from pizza_common.paths import REPO_ROOT, var_dir
 from pizza_infra.config import InfraSettings
-from pizza_infra.fetch import kafka_libs
-from pizza_infra.java import find_java
-from pizza_infra.kafka_server import KAFKA_MIN_JAVA, kafka_nodes
-from pizza_infra.platform import Platform
-from pizza_infra.registry_server import registry_process
-from pizza_infra.services import PlatformSettings, shifted_platform_env
+from pizza_infra.servers.fetch import kafka_libs
+from pizza_infra.servers.java import find_java
+from pizza_infra.servers.kafka import KAFKA_MIN_JAVA, kafka_nodes
+from pizza_infra.servers.registry import registry_process
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings, shifted_platform_env
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 OFFSET = 30000
 PERF_TOPIC = "bench.kafka-perf"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    orders: int
+    concurrency: int
+    kitchens: int
+    kafka_records: int
 
 
 @dataclass
@@ -215,14 +222,8 @@ def run_platform(command: str, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pizza-bench", description=__doc__)
-    parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--kitchens", type=int, default=3)
-    parser.add_argument("--kafka-records", type=int, default=200_000)
-    args = parser.parse_args(argv)
-
+def run(args: BenchOptions) -> int:
+    """The benchmark on a platform of its own; writes its JSON and PNG into var/bench."""
     bench_dir = var_dir() / "bench"
     platform_dir = bench_dir / "platform"
     shutil.rmtree(platform_dir, ignore_errors=True)
@@ -320,7 +321,3 @@ def _summary(values: list[float]) -> dict[str, float]:
         "p99": percentile(values, 99),
         "max": max(values) if values else float("nan"),
     }
-
-
-if __name__ == "__main__":
-    sys.exit(main())

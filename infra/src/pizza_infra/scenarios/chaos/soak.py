@@ -1,4 +1,4 @@
-"""``pizza-chaos``: a bounded soak under random faults, then the platform's invariants.
+"""``pizza-ctl chaos``: a bounded soak under random faults, then the platform's invariants.
 
 It starts a platform of its own (ports shifted by ``--port-offset``, data in
 ``var/chaos/platform``), places ``--rate`` orders a second for ``--seconds`` while the
@@ -11,7 +11,6 @@ writes a JSON report to ``var/chaos/``, stops its platform, and exits 1 on any v
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -21,22 +20,22 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from pizza_common.paths import var_dir
-from pizza_infra.chaos.faults import FaultRecord, Injector, run_plan
-from pizza_infra.chaos.invariants import check, violation_count
-from pizza_infra.chaos.load import ClientSettings, Load, run_load
-from pizza_infra.chaos.observe import PlatformFiles, observe
-from pizza_infra.chaos.plan import Fault, PlanSettings, make_plan
-from pizza_infra.chaos.quiesce import dump_stacks, in_flight, wait_until_settled
-from pizza_infra.chaos.report import report_json, table, write_report
 from pizza_infra.config import InfraSettings
-from pizza_infra.services import PlatformSettings, shifted_platform_env
+from pizza_infra.scenarios.chaos.faults import FaultRecord, Injector, run_plan
+from pizza_infra.scenarios.chaos.invariants import check, violation_count
+from pizza_infra.scenarios.chaos.load import ClientSettings, Load, run_load
+from pizza_infra.scenarios.chaos.observe import PlatformFiles, observe
+from pizza_infra.scenarios.chaos.plan import Fault, PlanSettings, make_plan
+from pizza_infra.scenarios.chaos.quiesce import dump_stacks, in_flight, wait_until_settled
+from pizza_infra.scenarios.chaos.report import report_json, table, write_report
+from pizza_infra.supervisor.services import PlatformSettings, shifted_platform_env
 
 # Clear of the ports of the integration tests (+10000), the end-to-end tests (+20000) and
 # the benchmark (+30000); every port stays below 32768, where Linux picks the local ports
@@ -126,32 +125,22 @@ def _interrupted(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="pizza-chaos", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=300, help="soak length (default 300)")
-    parser.add_argument("--seed", type=int, default=None, help="replay a run (default: random)")
-    parser.add_argument("--rate", type=float, default=2.0, help="orders per second (default 2)")
-    parser.add_argument("--kitchens", type=int, default=3, choices=range(1, 7))
-    parser.add_argument(
-        "--fault-interval", type=float, default=8.0, help="mean seconds between faults"
-    )
-    parser.add_argument(
-        "--quiesce-seconds",
-        type=float,
-        default=120,
-        help="afterwards, how long nothing may move before it counts as stuck (default 120)",
-    )
-    parser.add_argument("--port-offset", type=int, default=DEFAULT_PORT_OFFSET)
-    args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.rate <= 0:
-        parser.error("--seconds and --rate must be positive")
-    return args
+@dataclass(frozen=True)
+class SoakOptions:
+    seconds: float = 300
+    seed: int | None = None  # None: a random one, printed for a replay
+    rate: float = 2.0  # orders per second
+    kitchens: int = 3
+    fault_interval: float = 8.0  # mean seconds between faults
+    quiesce_seconds: float = 120  # afterwards, how long nothing may move before it is stuck
+    port_offset: int = DEFAULT_PORT_OFFSET
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(options: SoakOptions) -> int:
+    """The soak, its verdict as the exit code: 0, 1 on any violation, 2 if it could not
+    run, 130 when interrupted."""
     try:
-        return run(args)
+        return _run(options)
     except KeyboardInterrupt:
         print("chaos: interrupted; its platform is stopped", file=sys.stderr)
         return 130
@@ -160,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def run(args: argparse.Namespace) -> int:
+def _run(args: SoakOptions) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     chaos_dir = var_dir() / "chaos"
     platform_dir = chaos_dir / "platform"
@@ -239,7 +228,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print(table(records, load.orders, settling, results))
     return 1 if violation_count(results) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

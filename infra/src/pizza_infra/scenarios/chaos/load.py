@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from pizza_common.paths import REPO_ROOT
-from pizza_infra.chaos.model import ACCEPTED, ClientOrder
+from pizza_infra.scenarios.chaos.model import ACCEPTED, ClientOrder
 
 EXAMPLE: dict[str, Any] = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 DECLINED_CARD = "4000 0000 0000 0002"

@@ -1,6 +1,6 @@
 """``pizza-lag-exporter``: consumer lag per group and partition as Prometheus metrics.
 
-Each scrape asks Kafka's admin API afresh with :func:`pizza_infra.lag.consumer_lag`, the
+Each scrape asks Kafka's admin API afresh with :func:`pizza_infra.admin.lag.consumer_lag`, the
 function behind ``just lag``, so both always tell the same. The exporter joins no group
 and consumes nothing: lag stays visible while a group has no consumer running, which is
 when it matters most (the kitchen stopped and orders pile up).
@@ -19,25 +19,15 @@ from confluent_kafka import KafkaException
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pizza_common.logging import configure_logging
-from pizza_infra.config import HOST, InfraSettings
-from pizza_infra.lag import PartitionLag, consumer_lag
+from pizza_common.settings import KafkaSettings
+from pizza_infra.admin.lag import PartitionLag, consumer_lag
+from pizza_infra.lag_exporter.settings import LagExporterSettings
 
 log = structlog.get_logger("pizza.lag_exporter")
 
 PARTITION_LABELS = ["group", "topic", "partition"]
-
-
-class LagExporterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LAG_EXPORTER_", extra="ignore")
-
-    # 127.0.0.1 like everything of the platform; in a container 0.0.0.0 (docker-compose).
-    host: str = HOST
-    port: int = 8090
-    instance: str = "lag-exporter"
-    log_level: str = "INFO"
 
 
 def lag_families(rows: Iterable[PartitionLag]) -> list[GaugeMetricFamily]:
@@ -67,13 +57,15 @@ def lag_families(rows: Iterable[PartitionLag]) -> list[GaugeMetricFamily]:
 
 
 class LagCollector(Collector):
-    def __init__(self, settings: InfraSettings) -> None:
-        self._settings = settings
+    """Asks Kafka afresh on each scrape; never a stale number."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._bootstrap_servers = kafka.kafka_bootstrap_servers
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("pizza_lag_exporter_up", "1 if Kafka answered this scrape")
         try:
-            rows = consumer_lag(self._settings)
+            rows = consumer_lag(self._bootstrap_servers)
         except KafkaException as exc:
             # Kafka down: say so, rather than fail the scrape or report a stale lag.
             log.warning("kafka did not answer", error=str(exc))
@@ -112,7 +104,7 @@ def main() -> None:
     settings = LagExporterSettings()
     configure_logging("lag_exporter", settings.instance, settings.log_level)
     registry = CollectorRegistry()
-    registry.register(LagCollector(InfraSettings()))
+    registry.register(LagCollector(KafkaSettings()))
     app = application(registry)
     server = make_server(settings.host, settings.port, app, handler_class=_QuietHandler)
 

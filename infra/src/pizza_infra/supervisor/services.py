@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pizza_infra.config import HOST, InfraSettings
+from pizza_infra.ports import DEFAULT_PORTS
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,20 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    order_port: int = 8001
-    payment_port: int = 8002  # the one address of all payment instances
-    delivery_port: int = 8004
+    order_port: int = DEFAULT_PORTS["ORDER_PORT"]
+    payment_port: int = DEFAULT_PORTS["PAYMENT_PORT"]  # the one address of all payment instances
+    delivery_port: int = DEFAULT_PORTS["DELIVERY_PORT"]
     # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
-    kitchen_port: int = 8011
+    kitchen_port: int = DEFAULT_PORTS["KITCHEN_PORT"]
     kitchens: int = Field(default=1, ge=0, le=6)  # 6 partitions: a 7th would idle
     # Payment instance n has its own port payment_instance_port + n - 1 (8021, 8022, ...).
-    payment_instance_port: int = 8021
+    payment_instance_port: int = DEFAULT_PORTS["PAYMENT_INSTANCE_PORT"]
     payments: int = Field(default=2, ge=1, le=6)  # two: one may die and no order is lost
-    monitor_port: int = Field(default=8090, validation_alias="LAG_EXPORTER_PORT")
-    prometheus_port: int = 9090
-    circus_port: int = 5555
+    monitor_port: int = Field(
+        default=DEFAULT_PORTS["LAG_EXPORTER_PORT"], validation_alias="LAG_EXPORTER_PORT"
+    )
+    prometheus_port: int = DEFAULT_PORTS["PROMETHEUS_PORT"]
+    circus_port: int = DEFAULT_PORTS["CIRCUS_PORT"]
     start_timeout_s: float = 60.0
 
     def port(self, service: str, instance: int = 1) -> int:
@@ -88,23 +91,6 @@ class PlatformSettings(BaseSettings):
     @property
     def circus_pubsub_endpoint(self) -> str:
         return f"tcp://{HOST}:{self.circus_port + 1}"
-
-
-DEFAULT_PORTS = {
-    "KAFKA_PORT": 9092,
-    "KAFKA_CONTROLLER_PORT": 9093,
-    "SCHEMA_REGISTRY_PORT": 8081,
-    "SCHEMA_REGISTRY_MANAGEMENT_PORT": 8091,
-    "ORDER_PORT": 8001,
-    "PAYMENT_PORT": 8002,
-    "PAYMENT_INSTANCE_PORT": 8021,
-    "DELIVERY_PORT": 8004,
-    "KITCHEN_PORT": 8011,
-    "CIRCUS_PORT": 5555,
-    "LAG_EXPORTER_PORT": 8090,
-    "PROMETHEUS_PORT": 9090,
-    "ZIPKIN_PORT": 9411,
-}
 
 
 def shifted_platform_env(

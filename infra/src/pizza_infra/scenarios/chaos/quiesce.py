@@ -15,18 +15,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pizza_infra.chaos.model import ACCEPTED, DELIVERED, UNSETTLED
-from pizza_infra.chaos.observe import (
+from pizza_infra.config import InfraSettings
+from pizza_infra.scenarios.chaos.model import ACCEPTED, DELIVERED, UNSETTLED
+from pizza_infra.scenarios.chaos.observe import (
     PlatformFiles,
     read_deliveries,
     read_lag,
     read_orders,
     unpublished_events,
 )
-from pizza_infra.chaos.plan import SERVICES
-from pizza_infra.config import InfraSettings
-from pizza_infra.platform import Platform
-from pizza_infra.services import PlatformSettings
+from pizza_infra.scenarios.chaos.plan import SERVICES
+from pizza_infra.supervisor.platform import Platform
+from pizza_infra.supervisor.services import PlatformSettings
 
 QUIESCE_CAP_S = 900.0  # however slowly it still moves, the soak ends
 

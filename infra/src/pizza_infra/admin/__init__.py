@@ -1,0 +1,2 @@
+"""Working on a running Kafka and registry: topics, schema registration and checks,
+consumer lag."""

@@ -1,0 +1,2 @@
+"""What is run against a platform to show or test it: the demos, the benchmark, the chaos
+soak and the sample order."""
