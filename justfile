@@ -86,7 +86,7 @@ broker action node *ARGS:
 topics:
     {{run}} pizza-ctl topics
 
-# Create or update topics from infra/topics.toml.
+# Create or update the platform's topics (declared in pizza_common.contracts).
 topics-apply:
     {{run}} pizza-ctl topics-apply
 

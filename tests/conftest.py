@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import registry_client
-from pizza_common.paths import REPO_ROOT
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings, registry_client
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers import stack
+from tests import REPO_ROOT
 from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
 
 if TYPE_CHECKING:

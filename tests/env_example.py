@@ -17,10 +17,10 @@ from delivery_svc.settings import DeliverySettings
 from kitchen_svc.settings import KitchenSettings
 from order_svc.settings import OrderSettings
 from payment_svc.settings import PaymentSettings
-from pizza_common.paths import REPO_ROOT
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings
 from pizza_infra.config import InfraSettings
 from pizza_infra.supervisor.services import PlatformSettings
+from tests import REPO_ROOT
 
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 INTERNAL = {"service_name"}  # fixed per service, not a setting

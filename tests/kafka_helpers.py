@@ -8,8 +8,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message
 
-from pizza_common.kafka import consumer_config
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings, consumer_config
 
 
 def consume_until(

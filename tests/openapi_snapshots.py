@@ -14,7 +14,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.serialization import encode_json
 
-from pizza_common.paths import REPO_ROOT
+from tests import REPO_ROOT
 
 SERVICES_WITH_REST = ("order_svc", "payment_svc", "delivery_svc")
 SNAPSHOT_DIR = REPO_ROOT / "docs" / "openapi"

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from pizza_common.service import ServiceSettings
+from pizza_common.runtime import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.kafka.yml"

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pizza_common.events import CONSUMER_GROUPS
+from pizza_common.contracts import CONSUMER_GROUPS
 from pizza_infra.scenarios.chaos.invariants import INVARIANTS, check, violation_count
 from pizza_infra.scenarios.chaos.model import (
     NOTIFICATION_KINDS,

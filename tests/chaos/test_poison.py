@@ -11,9 +11,8 @@ from typing import Any
 import fastavro
 import pytest
 
-from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError, registry_client
-from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced
-from pizza_common.schemas import load_schema_text
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY, OrderPlaced, load_schema_text
+from pizza_common.kafka import AvroEventCodec, DecodeFailure, EventDecodeError, registry_client
 from pizza_infra.scenarios.chaos.poison import UNKNOWN_SCHEMA_ID, YEAR_10000_MS, poison_value
 
 KEY = "5f0c6b1e-8d7a-4c1e-9b9a-2f4e6a8c0d11"

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
 from pizza_infra.supervisor.services import shifted_platform_env
+from tests import REPO_ROOT
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
 from pizza_infra.ports import DEFAULT_PORTS
 from pizza_infra.scenarios.chaos.plan import KINDS
 from pizza_infra.servers.process import port_open
+from tests import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

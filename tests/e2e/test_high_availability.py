@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
 from pizza_infra.supervisor.services import shifted_platform_env
+from tests import REPO_ROOT
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from pizza_common.paths import REPO_ROOT
+from tests import REPO_ROOT
 from tests.e2e.conftest import RunningPlatform
 
 pytestmark = pytest.mark.e2e

@@ -22,8 +22,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
+from tests import REPO_ROOT
 from tests.kitchen_svc.helpers import processes, wait_until
 from tests.order_svc.conftest import EXAMPLE_ORDER, order_process
 from tests.payment_svc.conftest import ADMIN, BASELINE_SIMULATION, PaymentProcess, payment_process

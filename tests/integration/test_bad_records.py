@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError, EventEncodeError
-from pizza_common.events import OrderPlaced, OrderReady
-from pizza_common.schemas import schemas_dir
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import OrderPlaced, OrderReady, schemas_dir
+from pizza_common.kafka import AvroEventCodec, DecodeFailure, EventDecodeError, EventEncodeError
+from pizza_common.testing import order_placed, order_ready
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,9 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec
-from pizza_common.events import OrderPlaced, OrderReady
-from pizza_common.kafka import producer_config
-from pizza_common.settings import KafkaSettings
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import OrderPlaced, OrderReady
+from pizza_common.kafka import AvroEventCodec, KafkaSettings, producer_config
+from pizza_common.testing import order_placed, order_ready
 from tests.kafka_helpers import consume_until, with_key
 
 pytestmark = pytest.mark.integration

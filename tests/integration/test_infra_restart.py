@@ -12,14 +12,12 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec, registry_client
-from pizza_common.events import OrderPlaced
-from pizza_common.kafka import producer_config
-from pizza_common.settings import KafkaSettings
+from pizza_common.contracts import OrderPlaced
+from pizza_common.kafka import AvroEventCodec, KafkaSettings, producer_config, registry_client
+from pizza_common.testing import order_placed
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers.zipkin import zipkin_answers, zipkin_process
 from tests.conftest import infra_env
-from tests.factories import order_placed
 from tests.kafka_helpers import consume_until, with_key
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from pizza_infra.servers.kafka import kafka_node, start_broker, start_kafka, sto
 
 pytestmark = pytest.mark.integration
 
-TOPIC = "order.placed"  # a platform topic: its replication comes from topics.toml's rules
+TOPIC = "order.placed"  # a platform topic: its replication follows the cluster's size
 VICTIM = 2
 BATCH = 100
 

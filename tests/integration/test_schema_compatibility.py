@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.schemas import schemas_dir
+from pizza_common.contracts import schemas_dir
 from pizza_infra.config import InfraSettings
 from tests.conftest import infra_env
 

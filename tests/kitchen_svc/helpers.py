@@ -15,10 +15,8 @@ import httpx
 from confluent_kafka import Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec
-from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
-from pizza_common.kafka import producer_config
-from pizza_common.settings import KafkaSettings
+from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.kafka import AvroEventCodec, KafkaSettings, producer_config
 from pizza_infra.config import InfraSettings
 from tests.conftest import infra_env
 from tests.kafka_helpers import consume_until

@@ -8,7 +8,7 @@ import httpx
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from pizza_common.paths import REPO_ROOT
+from tests import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "metrics.md"
 

@@ -14,10 +14,10 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client.metrics_core import Metric
 
-from pizza_common.paths import REPO_ROOT
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings
+from pizza_common.testing import order_placed
 from pizza_infra.config import InfraSettings
-from tests import factories
+from tests import REPO_ROOT
 from tests.conftest import infra_env
 from tests.kitchen_svc.helpers import OrderFeed, processes, wait_until
 from tests.metrics.helpers import scrape
@@ -85,7 +85,7 @@ def test_lag_rises_without_a_kitchen_and_falls_to_zero_when_one_cooks(
     tmp_path: Path,
 ) -> None:
     before = group_lag(exporter, "kitchen")
-    OrderFeed(kafka_settings, registry).place(factories.order_placed() for _ in range(5))
+    OrderFeed(kafka_settings, registry).place(order_placed() for _ in range(5))
     assert group_lag(exporter, "kitchen") == before + 5
 
     with processes(infra, tmp_path) as running:
@@ -100,7 +100,7 @@ def test_the_exporter_and_just_lag_agree(
     exporter: ServiceProcess,
 ) -> None:
     # Records nobody consumes now: both must see the same, non-zero, lag.
-    OrderFeed(kafka_settings, registry).place(factories.order_placed() for _ in range(3))
+    OrderFeed(kafka_settings, registry).place(order_placed() for _ in range(3))
     rows = just_lag(infra)
     metrics = exported(exporter)
     assert any(row["lag"] for row in rows)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.config import InfraSettings
+from tests import REPO_ROOT
 from tests.conftest import infra_env
 from tests.service_process import ServiceProcess, free_port
 

@@ -11,8 +11,8 @@ from order_svc.api_models import OrderIn
 from order_svc.domain import LineRequest, UnknownPizza, price_lines
 from order_svc.i18n import field_message, field_path, pick_language
 from order_svc.menu import MENU
-from pizza_common.events import PizzaSize
-from pizza_common.paths import REPO_ROOT
+from pizza_common.contracts import PizzaSize
+from tests import REPO_ROOT
 
 EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())
 

@@ -17,9 +17,8 @@ import pytest
 from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import AvroEventCodec
-from pizza_common.events import OrderPlaced
-from pizza_common.settings import KafkaSettings
+from pizza_common.contracts import OrderPlaced
+from pizza_common.kafka import AvroEventCodec, KafkaSettings
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers import stack
 from tests.kafka_helpers import consume_until, read_all, with_key

@@ -12,9 +12,9 @@ from prometheus_client import REGISTRY
 
 from order_svc import repository
 from order_svc.outbox import OutboxRelay
-from pizza_common.avro import to_avro_json
-from pizza_common.db import make_engine, migrate
-from tests.factories import order_placed
+from pizza_common.contracts import to_avro_json
+from pizza_common.runtime import make_engine, migrate
+from pizza_common.testing import order_placed
 
 
 class _BrokerAway:

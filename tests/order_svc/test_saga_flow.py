@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings
 from pizza_infra.config import InfraSettings
 from tests.order_svc.conftest import Payment, example_order, order_process
 from tests.order_svc.test_order_flow import PATIENCE, events_for, post_order

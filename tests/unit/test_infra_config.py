@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pizza_common.events import ORDER_PLACED, ORDER_READY, dead_letter_topic
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_letter_topic
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.servers.java import find_java
@@ -39,11 +39,11 @@ def test_replication_factor_can_be_overridden_for_a_cluster_elsewhere() -> None:
     assert {spec.replication_factor for spec in specs} == {3}
 
 
-def test_a_broken_topic_file_is_reported_clearly(tmp_path: Path) -> None:
-    broken = tmp_path / "topics.toml"
-    broken.write_text('[[topic]]\nname = "x"\n')
-    with pytest.raises(InfraError, match="not a valid topic list"):
-        load_topics(InfraSettings(), broken)
+def test_the_applied_topics_are_the_declared_ones() -> None:
+    specs = load_topics(InfraSettings())
+    assert [(s.name, s.partitions, s.retention_ms, s.cleanup_policy) for s in specs] == [
+        (t.name, t.partitions, t.retention_ms, t.cleanup_policy) for t in TOPICS
+    ]
 
 
 def test_a_missing_java_is_one_clear_sentence() -> None:

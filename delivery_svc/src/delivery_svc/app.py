@@ -20,11 +20,8 @@ from delivery_svc.handlers import TOPICS, EventHandler, codecs
 from delivery_svc.service import DeliveryService
 from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
 from delivery_svc.store import DeliveryStore
-from pizza_common.avro import registry_client
-from pizza_common.consumer import ConsumerOptions, EventConsumer
-from pizza_common.db import make_engine, migrate
-from pizza_common.settings import KafkaSettings
-from pizza_common.watchdog import exit_if_crashed
+from pizza_common.kafka import ConsumerOptions, EventConsumer, KafkaSettings, registry_client
+from pizza_common.runtime import exit_if_crashed, make_engine, migrate
 from pizza_common.web import service_app
 
 log = structlog.get_logger("delivery")

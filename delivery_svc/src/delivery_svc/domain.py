@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pizza_common.events import OrderPlaced, OrderReady
+from pizza_common.contracts import OrderPlaced, OrderReady
 
 
 class DeliveryStatus(StrEnum):

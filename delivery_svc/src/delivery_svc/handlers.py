@@ -9,9 +9,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from delivery_svc.domain import InvalidEvent, accept
 from delivery_svc.service import DeliveryService
-from pizza_common.avro import AvroEventCodec
-from pizza_common.consumer import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
-from pizza_common.events import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.kafka import AfterCommit, AvroEventCodec, ConsumedEvent, Outbox, RejectedEvent
 
 TOPICS = [ORDER_PLACED, ORDER_READY]
 

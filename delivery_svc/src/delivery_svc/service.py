@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncGenerator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 import structlog
@@ -30,18 +30,14 @@ from delivery_svc.domain import (
 from delivery_svc.feed import StatusFeed
 from delivery_svc.metrics import NOTIFICATIONS, observe_delivered
 from delivery_svc.store import DeliveryStore
-from pizza_common.durations import SecondsRange
-from pizza_common.tracing import extract_headers, span
+from pizza_common.contracts import utc_now
+from pizza_common.runtime import SecondsRange, extract_headers, span
 
 log = structlog.get_logger("delivery")
 fleet_log = structlog.get_logger("delivery.fleet")
 
 IDLE_CHECK_S = 5.0
 """The fleet looks again at least this often, whatever happens."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DeliveryService:
@@ -53,7 +49,7 @@ class DeliveryService:
         drive_time: SecondsRange,
         *,
         rng: random.Random | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
         self._feed = feed

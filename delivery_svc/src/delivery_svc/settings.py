@@ -5,9 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pizza_common.durations import SecondsRange
-from pizza_common.events import DELIVERY_GROUP
-from pizza_common.service import ServiceSettings
+from pizza_common.contracts import DELIVERY_GROUP
+from pizza_common.runtime import PORTS, SecondsRange, ServiceSettings
 
 CONSUMER_GROUP = DELIVERY_GROUP
 
@@ -16,7 +15,7 @@ class DeliverySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DELIVERY_", extra="ignore")
 
     service_name: str = "delivery_svc"
-    port: int = 8004
+    port: int = PORTS.delivery
     drivers: int = Field(default=3, ge=1, le=100)
     drive_seconds: str = "5-10"
     """How long a drive takes: ``"7"`` or a range ``"5-10"`` drawn per order; ``"0"`` in tests."""

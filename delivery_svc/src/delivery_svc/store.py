@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from delivery_svc.domain import DeliveryStatus, Destination, Message, SentNotification, TrackedOrder
 from delivery_svc.tables import notifications, orders, processed_events
-from pizza_common.tracing import inject_headers
+from pizza_common.runtime import inject_headers
 
 
 class DeliveryStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from pizza_common.db import UtcDateTime
+from pizza_common.runtime import UtcDateTime
 
 metadata = MetaData()
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from pizza_common.avro import registry_client
+from pizza_common.kafka import registry_client
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import check_all, register_all
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
@@ -273,7 +273,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("node", type=int, help="node id, 1 to KAFKA_NODES")
     sub.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
     command("topics", topics, "list the platform's topics with partitions and end offsets")
-    command("topics-apply", topics_apply, "create or update topics from infra/topics.toml")
+    command("topics-apply", topics_apply, "create or update the platform's topics")
     for name, handler, text in (
         ("schemas-register", schemas_register, "register the Avro schemas in schemas/"),
         (

@@ -7,8 +7,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pizza_common.paths import REPO_ROOT
 from pizza_infra.ports import DEFAULT_PORTS
+
+# The checkout this dev tool runs in: it starts servers and services from here.
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 INFRA_DIR = REPO_ROOT / "infra"
 HOST = "127.0.0.1"

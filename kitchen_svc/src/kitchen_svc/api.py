@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 
 from kitchen_svc.api_models import status_view
 from kitchen_svc.service import Kitchen
-from pizza_common.consumer import EventConsumer
+from pizza_common.kafka import EventConsumer
 
 
 @get("/status", tags=["operations"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from kitchen_svc.service import Kitchen
 from kitchen_svc.settings import CONSUMER_GROUP
-from pizza_common.consumer import EventConsumer
+from pizza_common.kafka import EventConsumer
 
 
 def status_view(

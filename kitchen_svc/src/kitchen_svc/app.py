@@ -22,12 +22,15 @@ from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
 from kitchen_svc.service import Kitchen
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
 from kitchen_svc.store import TicketStore
-from pizza_common.avro import AvroEventCodec, registry_client
-from pizza_common.consumer import ConsumerOptions, EventConsumer
-from pizza_common.db import make_engine, migrate
-from pizza_common.events import ORDER_PLACED, OrderPlaced, OrderReady
-from pizza_common.settings import KafkaSettings
-from pizza_common.watchdog import exit_if_crashed
+from pizza_common.contracts import ORDER_PLACED, OrderPlaced, OrderReady
+from pizza_common.kafka import (
+    AvroEventCodec,
+    ConsumerOptions,
+    EventConsumer,
+    KafkaSettings,
+    registry_client,
+)
+from pizza_common.runtime import exit_if_crashed, make_engine, migrate
 from pizza_common.web import service_app
 
 log = structlog.get_logger("kitchen")

@@ -17,9 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import assert_never
 
-from pizza_common.events import OrderPlaced, OrderReady, to_millis
-
-MAX_QUANTITY = 20
+from pizza_common.contracts import MAX_QUANTITY, OrderPlaced, OrderReady, to_millis
 
 
 def why_uncookable(order: OrderPlaced) -> str | None:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from kitchen_svc.domain import Cook, Resend, Skip, next_step, why_uncookable
 from kitchen_svc.service import Kitchen, PlacedOrder
-from pizza_common.consumer import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
-from pizza_common.events import OrderPlaced
+from pizza_common.contracts import OrderPlaced
+from pizza_common.kafka import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import structlog
@@ -22,10 +22,9 @@ import structlog
 from kitchen_svc.domain import Ticket
 from kitchen_svc.metrics import COOK_DURATION, ORDERS_COOKED
 from kitchen_svc.store import TicketStore
-from pizza_common.consumer import AfterCommit, GiveBack, Outbox
-from pizza_common.durations import SecondsRange
-from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
-from pizza_common.tracing import span
+from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady, utc_now
+from pizza_common.kafka import AfterCommit, GiveBack, Outbox
+from pizza_common.runtime import SecondsRange, span
 
 log = structlog.get_logger("kitchen")
 
@@ -61,10 +60,6 @@ class ReadyEncoder(Protocol):
     def encode(self, event: OrderReady) -> bytes: ...
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Kitchen:
     instance: str
@@ -73,7 +68,7 @@ class Kitchen:
     cook_time: SecondsRange
     stopping: asyncio.Event
     rng: random.Random = field(default_factory=random.Random)
-    clock: Callable[[], datetime] = _now
+    clock: Callable[[], datetime] = utc_now
     current: CurrentOrder | None = None
     counts: KitchenCounts = field(default_factory=KitchenCounts)
 

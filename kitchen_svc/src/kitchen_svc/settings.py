@@ -5,10 +5,8 @@ from __future__ import annotations
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pizza_common.durations import SecondsRange
-from pizza_common.events import KITCHEN_GROUP
-from pizza_common.paths import var_dir
-from pizza_common.service import ServiceSettings
+from pizza_common.contracts import KITCHEN_GROUP
+from pizza_common.runtime import PORTS, SecondsRange, ServiceSettings, var_dir
 
 CONSUMER_GROUP = KITCHEN_GROUP
 
@@ -19,7 +17,7 @@ class KitchenSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KITCHEN_", extra="ignore")
 
     service_name: str = "kitchen_svc"
-    port: int = 8011
+    port: int = PORTS.kitchen
     cook_seconds: str = "5-10"
     """How long cooking takes: ``"7"`` or a range ``"5-10"`` drawn at random; ``"0"`` in tests."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
-from pizza_common.db import UtcDateTime
+from pizza_common.runtime import UtcDateTime
 
 metadata = MetaData()
 

@@ -30,7 +30,7 @@ from order_svc.i18n import Language, field_message, field_path, pick_language, t
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
 from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
-from pizza_common.events import ORDER_PLACED
+from pizza_common.contracts import ORDER_PLACED
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("order_svc.api")

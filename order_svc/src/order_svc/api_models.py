@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from order_svc.domain import OrderStatus
 from order_svc.menu import MENU
-from pizza_common.events import PizzaSize
+from pizza_common.contracts import PizzaSize
 
 MAX_QUANTITY = 20
 MAX_LINES = 20

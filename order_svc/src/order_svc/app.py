@@ -20,12 +20,15 @@ from order_svc.payment_client import PaymentClient
 from order_svc.placing import OrderPlacer
 from order_svc.recovery import RecoveryWorker
 from order_svc.settings import OrderSettings
-from pizza_common.avro import AvroEventCodec, registry_client
-from pizza_common.db import make_engine, migrate
-from pizza_common.events import OrderPlaced
-from pizza_common.kafka import producer_config
-from pizza_common.producer import AsyncProducer
-from pizza_common.settings import KafkaSettings
+from pizza_common.contracts import OrderPlaced
+from pizza_common.kafka import (
+    AsyncProducer,
+    AvroEventCodec,
+    KafkaSettings,
+    producer_config,
+    registry_client,
+)
+from pizza_common.runtime import make_engine, migrate
 from pizza_common.web import service_app
 
 log = structlog.get_logger("order_svc")

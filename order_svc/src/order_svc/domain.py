@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from order_svc.menu import MENU, Pizza
-from pizza_common.events import OrderItem, PizzaSize
+from pizza_common.contracts import OrderItem, PizzaSize
 
 
 class OrderStatus(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pizza_common.events import PizzaSize
+from pizza_common.contracts import PizzaSize
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_svc import repository
 from order_svc.metrics import OUTBOX_BACKLOG
 from order_svc.repository import OutboxRecord
-from pizza_common.avro import AvroEventCodec, EventEncodeError, from_avro_json
-from pizza_common.events import OrderPlaced
-from pizza_common.producer import AsyncProducer
-from pizza_common.tracing import extract_headers, inject_headers, span
+from pizza_common.contracts import OrderPlaced, from_avro_json
+from pizza_common.kafka import AsyncProducer, AvroEventCodec, EventEncodeError
+from pizza_common.runtime import extract_headers, inject_headers, span
 
 log = structlog.get_logger("order_svc.outbox")
 IDLE_WAIT_S = 1.0

@@ -38,8 +38,8 @@ from order_svc.payment_client import (
 )
 from order_svc.repository import OrderRecord
 from order_svc.saga import payment_key
-from pizza_common.avro import to_avro_json
-from pizza_common.tracing import inject_headers
+from pizza_common.contracts import to_avro_json
+from pizza_common.runtime import inject_headers
 
 log = structlog.get_logger("order_svc.placing")
 

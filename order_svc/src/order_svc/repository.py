@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from order_svc.domain import OrderStatus
 from order_svc.tables import orders, outbox
-from pizza_common.events import Address, Customer, OrderItem, OrderPlaced, PizzaSize
+from pizza_common.contracts import Address, Customer, OrderItem, OrderPlaced, PizzaSize
 
 _UNSETTLED = (OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_UNAVAILABLE)
 

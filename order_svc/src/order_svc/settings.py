@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from pizza_common.service import ServiceSettings
+from pizza_common.runtime import PORTS, ServiceSettings
 
 
 class OrderSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_", extra="ignore")
 
     service_name: str = "order_svc"
-    port: int = 8001
+    port: int = PORTS.order
 
     payment_url: str = "http://127.0.0.1:8002"
     # One attempt may take this long before it counts as a timeout and is retried ...

@@ -28,15 +28,14 @@ from payment_svc.api_models import (
     simulation_view,
 )
 from payment_svc.domain import (
-    IDEMPOTENCY_KEY,
     VOID_REASON,
     InProgress,
     KeyReused,
     KeyVoided,
-    is_valid_idempotency_key,
 )
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
 from payment_svc.shared_simulation import SharedSimulation
+from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")
@@ -140,7 +139,7 @@ async def pay(
             name=IDEMPOTENCY_HEADER,
             min_length=1,
             max_length=128,
-            pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
+            pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
             description="chosen by the client, one per payment attempt; retries reuse it",
         ),
     ],
@@ -216,7 +215,7 @@ KeyPath = Annotated[
     PathParameter(
         min_length=1,
         max_length=128,
-        pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
+        pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
         description="the Idempotency-Key the payment was (or may be) requested with",
     ),
 ]

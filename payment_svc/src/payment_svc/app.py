@@ -34,7 +34,7 @@ from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore, SimulationStore
-from pizza_common.db import make_engine, migrate
+from pizza_common.runtime import make_engine, migrate
 from pizza_common.web import problem, service_app
 
 MIGRATIONS = "payment_svc:migrations"

@@ -23,7 +23,6 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999.99")
 MIN_CARD_DIGITS = 12
 MAX_CARD_DIGITS = 19
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -66,10 +65,6 @@ DEFAULT_AMOUNT_LIMIT = Decimal("500.00")
 
 
 VOID_REASON = re.compile(r"[a-z0-9_]{1,64}")
-
-
-def is_valid_idempotency_key(key: str | None) -> bool:
-    return key is not None and IDEMPOTENCY_KEY.fullmatch(key) is not None
 
 
 def luhn_valid(digits: str) -> bool:

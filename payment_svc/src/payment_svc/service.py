@@ -11,7 +11,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -37,6 +37,7 @@ from payment_svc.domain import (
 from payment_svc.metrics import PAYMENTS, SIMULATED_HANGS, SIMULATED_OUTAGES, VOIDS
 from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore
+from pizza_common.contracts import utc_now
 
 log = structlog.get_logger("payment_svc.service")
 
@@ -49,12 +50,6 @@ AnswerBody = Callable[[Payment], Mapping[str, Any]]
 
 def new_payment_id() -> str:
     return f"pay_{secrets.token_hex(12)}"
-
-
-def utc_now() -> datetime:
-    # Millisecond precision, as in the event contracts, so every rendering is the same.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass(frozen=True, slots=True)

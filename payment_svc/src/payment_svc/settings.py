@@ -14,7 +14,7 @@ from payment_svc.domain import (
     SimulationConfig,
     parse_amount,
 )
-from pizza_common.service import ServiceSettings
+from pizza_common.runtime import PORTS, ServiceSettings
 
 # A default for local runs only: any deployment sets PAYMENT_ADMIN_TOKEN to a secret.
 LOCAL_ADMIN_TOKEN = "pizza-admin"  # noqa: S105
@@ -26,7 +26,7 @@ class PaymentSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAYMENT_", extra="ignore")
 
     service_name: str = "payment_svc"
-    port: int = 8002
+    port: int = PORTS.payment
     admin_token: str = Field(default=LOCAL_ADMIN_TOKEN, min_length=1)
     # The simulation a database starts with (kept there for every instance, and replaced
     # by PUT /admin/simulation): these seed only a database that has none yet.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,7 @@ from payment_svc.domain import (
     void_step,
 )
 from payment_svc.tables import idempotency_keys, payments, simulation
+from pizza_common.contracts import utc_now
 
 PROCESSING = KeyRecordState.PROCESSING.value
 COMPLETED = KeyRecordState.COMPLETED.value
@@ -316,7 +317,7 @@ def _simulation_values(config: SimulationConfig) -> dict[str, Any]:
         "declined_cards": json.dumps(
             {card: reason.value for card, reason in config.rules.declined_cards.items()}
         ),
-        "updated_at": datetime.now(UTC),
+        "updated_at": utc_now(),
     }
 
 

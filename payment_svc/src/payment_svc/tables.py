@@ -24,7 +24,7 @@ from sqlalchemy import (
     Text,
 )
 
-from pizza_common.db import UtcDateTime
+from pizza_common.runtime import UtcDateTime
 
 metadata = MetaData(
     naming_convention={

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pizza_common.events import ORDER_READY, dead_letter_topic
-from pizza_common.settings import KafkaSettings
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import ORDER_READY, dead_letter_topic
+from pizza_common.kafka import KafkaSettings
+from pizza_common.testing import order_placed, order_ready
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,

@@ -17,11 +17,10 @@ from delivery_svc.feed import StatusFeed
 from delivery_svc.handlers import TOPICS, EventHandler
 from delivery_svc.service import DeliveryService
 from delivery_svc.store import DeliveryStore
-from pizza_common.consumer import ConsumedEvent, RejectedEvent
-from pizza_common.db import make_engine, migrate
-from pizza_common.durations import SecondsRange
-from pizza_common.events import ORDER_PLACED, ORDER_READY
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY
+from pizza_common.kafka import ConsumedEvent, RejectedEvent
+from pizza_common.runtime import SecondsRange, make_engine, migrate
+from pizza_common.testing import order_placed, order_ready
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

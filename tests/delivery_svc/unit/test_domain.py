@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from delivery_svc import domain
 from delivery_svc.domain import (
     MESSAGES,
     STEPS,
@@ -28,7 +25,7 @@ from delivery_svc.domain import (
     seconds_to_wait,
     set_off,
 )
-from tests.factories import order_placed, order_ready
+from pizza_common.testing import order_placed, order_ready
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -130,21 +127,3 @@ def test_the_customer_is_told_when_the_food_leaves_and_arrives() -> None:
         DeliveryStatus.DRIVER_ASSIGNED,
     ):
         assert message_for(silent) is None
-
-
-def test_the_domain_imports_only_the_standard_library_and_the_shared_events() -> None:
-    source = Path(domain.__file__).read_text()
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-    assert imported <= {
-        "__future__",
-        "collections.abc",
-        "dataclasses",
-        "datetime",
-        "enum",
-        "pizza_common.events",
-    }, imported

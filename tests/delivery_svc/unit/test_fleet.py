@@ -13,7 +13,7 @@ from delivery_svc.domain import (
     on_placed,
     on_ready,
 )
-from tests.factories import order_placed, order_ready
+from pizza_common.testing import order_placed, order_ready
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DRIVERS = ["driver-1", "driver-2"]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from delivery_svc.domain import DeliveryStatus, on_placed, on_ready
-from tests.factories import order_placed, order_ready
+from pizza_common.testing import order_placed, order_ready
 
 
 def test_placed_then_ready() -> None:

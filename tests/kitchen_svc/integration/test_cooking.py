@@ -19,11 +19,10 @@ from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.handlers import OrderPlacedHandler
 from kitchen_svc.service import Kitchen
 from kitchen_svc.store import TicketStore
-from pizza_common.consumer import ConsumedEvent, GiveBack, RejectedEvent
-from pizza_common.db import make_engine, migrate
-from pizza_common.durations import SecondsRange
-from pizza_common.events import ORDER_READY, OrderPlaced, OrderReady
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
+from pizza_common.kafka import ConsumedEvent, GiveBack, RejectedEvent
+from pizza_common.runtime import SecondsRange, make_engine, migrate
+from pizza_common.testing import order_placed, order_ready
 
 
 class JsonReady:

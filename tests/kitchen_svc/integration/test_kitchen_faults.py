@@ -16,14 +16,12 @@ import httpx
 import pytest
 from confluent_kafka import Message
 
-from pizza_common.avro import DecodeFailure
-from pizza_common.events import ORDER_PLACED, dead_letter_topic
-from pizza_common.schemas import load_schema_text
-from pizza_common.settings import KafkaSettings
+from pizza_common.contracts import ORDER_PLACED, dead_letter_topic, load_schema_text
+from pizza_common.kafka import DecodeFailure, KafkaSettings
+from pizza_common.testing import order_placed
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers.kafka import start_kafka, stop_kafka
 from pizza_infra.supervisor.platform import _not_ready
-from tests.factories import order_placed
 from tests.kafka_helpers import consume_until
 from tests.kitchen_svc.helpers import (
     OrderFeed,

@@ -9,10 +9,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from pizza_common.events import ORDER_PLACED, OrderReady, dead_letter_topic
-from pizza_common.kafka import consumer_config
-from pizza_common.settings import KafkaSettings
-from tests.factories import order_placed
+from pizza_common.contracts import ORDER_PLACED, OrderReady, dead_letter_topic
+from pizza_common.kafka import KafkaSettings, consumer_config
+from pizza_common.testing import order_placed
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from kitchen_svc.domain import why_uncookable
-from pizza_common.durations import SecondsRange
-from tests.factories import order_placed
+from pizza_common.runtime import SecondsRange
+from pizza_common.testing import order_placed
 
 
 @pytest.mark.parametrize(

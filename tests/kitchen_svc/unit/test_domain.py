@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kitchen_svc.domain import (
-    MAX_QUANTITY,
     Cook,
     Resend,
     Skip,
@@ -18,8 +17,8 @@ from kitchen_svc.domain import (
     next_step,
     why_uncookable,
 )
-from pizza_common.events import OrderReady
-from tests.factories import order_placed
+from pizza_common.contracts import MAX_QUANTITY, OrderReady
+from pizza_common.testing import order_placed
 
 STARTED = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 READY_AT = STARTED + timedelta(seconds=7, microseconds=891)

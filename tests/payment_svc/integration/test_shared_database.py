@@ -19,7 +19,7 @@ WRITES = 50
 INSTANCE = """
 import asyncio, sys, time
 from sqlalchemy import text
-from pizza_common.db import make_engine, migrate
+from pizza_common.runtime import make_engine, migrate
 
 async def main(path: str, name: str, writes: int) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{path}")

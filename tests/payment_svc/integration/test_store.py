@@ -29,7 +29,7 @@ from payment_svc.domain import (
     StoredResponse,
 )
 from payment_svc.store import PaymentStore, SimulationStore
-from pizza_common.db import make_engine, migrate
+from pizza_common.runtime import make_engine, migrate
 
 ENVIRONMENT = SimulationConfig(latency=Latency(0, 0), error_rate=0.0)
 OUTAGE = SimulationConfig(latency=Latency(0, 0), error_rate=1.0)

@@ -14,12 +14,12 @@ from payment_svc.domain import (
     PaymentStatus,
     card_digits,
     decide,
-    is_valid_idempotency_key,
     luhn_valid,
     parse_amount,
     parse_card_number,
     parse_currency,
 )
+from pizza_common.contracts import is_valid_idempotency_key
 
 ORDER_ID = "5f0c6b1e-8d7a-4c1e-9b9a-2f4e6a8c0d11"
 

@@ -1,4 +1,4 @@
 from delivery_svc.tables import metadata
-from pizza_common.migrations_env import run_migrations
+from pizza_common.runtime import run_migrations
 
 run_migrations(metadata)

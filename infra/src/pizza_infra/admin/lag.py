@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from pizza_common.events import CONSUMER_GROUPS
+from pizza_common.contracts import CONSUMER_GROUPS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,12 @@ from pathlib import Path
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from pizza_common.schemas import SchemaFileError, load_schema_text, subject_for, topics_with_schemas
+from pizza_common.contracts import (
+    SchemaFileError,
+    load_schema_text,
+    subject_for,
+    topics_with_schemas,
+)
 from pizza_infra.config import InfraError
 
 COMPATIBILITY = "BACKWARD_TRANSITIVE"

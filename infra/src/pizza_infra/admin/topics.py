@@ -1,10 +1,9 @@
-"""The platform's topics, declared in ``infra/topics.toml`` and applied idempotently."""
+"""The platform's topics, declared in :mod:`pizza_common.contracts`, applied idempotently:
+missing topics are created, partitions raised (never lowered), configs set."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import (
@@ -19,9 +18,8 @@ from confluent_kafka.admin import (
     TopicMetadata,
 )
 
-from pizza_infra.config import INFRA_DIR, InfraError, InfraSettings
-
-TOPICS_FILE = INFRA_DIR / "topics.toml"
+from pizza_common.contracts import TOPICS
+from pizza_infra.config import InfraError, InfraSettings
 
 
 @dataclass(frozen=True)
@@ -42,25 +40,20 @@ class TopicSpec:
         }
 
 
-def load_topics(settings: InfraSettings, path: Path = TOPICS_FILE) -> list[TopicSpec]:
-    try:
-        declared = tomllib.loads(path.read_text())["topic"]
-        specs = [
-            TopicSpec(
-                name=entry["name"],
-                partitions=int(entry["partitions"]),
-                replication_factor=settings.replication_factor,
-                min_insync_replicas=settings.min_insync_replicas,
-                retention_ms=int(entry["retention_ms"]),
-                cleanup_policy=str(entry["cleanup_policy"]),
-            )
-            for entry in declared
-        ]
-    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
-        raise InfraError(f"{path} is not a valid topic list: {exc!r}") from exc
-    if len({spec.name for spec in specs}) != len(specs):
-        raise InfraError(f"{path} declares a topic twice")
-    return specs
+def load_topics(settings: InfraSettings) -> list[TopicSpec]:
+    """The platform's topics (:data:`pizza_common.contracts.TOPICS`) with the replication
+    this cluster gives them."""
+    return [
+        TopicSpec(
+            name=topic.name,
+            partitions=topic.partitions,
+            replication_factor=settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
+            retention_ms=topic.retention_ms,
+            cleanup_policy=topic.cleanup_policy,
+        )
+        for topic in TOPICS
+    ]
 
 
 def _admin(settings: InfraSettings) -> AdminClient:

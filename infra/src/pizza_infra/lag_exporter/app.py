@@ -20,8 +20,8 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from pizza_common.logging import configure_logging
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka import KafkaSettings
+from pizza_common.runtime import configure_logging
 from pizza_infra.admin.lag import PartitionLag, consumer_lag
 from pizza_infra.lag_exporter.settings import LagExporterSettings
 

@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pizza_common.paths import REPO_ROOT, var_dir
-from pizza_infra.config import InfraSettings
+from pizza_common.runtime import var_dir
+from pizza_infra.config import REPO_ROOT, InfraSettings
 from pizza_infra.servers.fetch import kafka_libs
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.kafka import KAFKA_MIN_JAVA, kafka_nodes

@@ -17,10 +17,9 @@ from typing import Any
 
 import httpx
 
-from pizza_common.events import DELIVERY_GROUP, KITCHEN_GROUP
-from pizza_common.paths import REPO_ROOT
+from pizza_common.contracts import DELIVERY_GROUP, KITCHEN_GROUP
 from pizza_infra.admin.lag import consumer_lag, total_lag
-from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.supervisor import control
 from pizza_infra.supervisor.logs import parse
 from pizza_infra.supervisor.platform import Platform

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from pizza_common.paths import REPO_ROOT
-from pizza_infra.config import HOST
+from pizza_infra.config import HOST, REPO_ROOT
 from pizza_infra.supervisor.services import PlatformSettings
 
 EXAMPLE = REPO_ROOT / "docs" / "examples" / "order.json"

@@ -101,7 +101,7 @@ def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
             "inter.broker.listener.name=PLAINTEXT",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={node.data_dir}",
-            # Topics are created deliberately from infra/topics.toml, never by accident.
+            # Topics are created deliberately (pizza_common.contracts.TOPICS), never by accident.
             "auto.create.topics.enable=false",
             "num.partitions=1",
             f"default.replication.factor={replicas}",

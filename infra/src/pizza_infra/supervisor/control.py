@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pizza_common.avro import registry_client
+from pizza_common.kafka import registry_client
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers import stack

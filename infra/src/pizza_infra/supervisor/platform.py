@@ -21,8 +21,7 @@ import httpx
 from circus.client import CircusClient
 from circus.exc import CallError
 
-from pizza_common.paths import REPO_ROOT
-from pizza_infra.config import HOST, InfraError, InfraSettings
+from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.services import SERVICES, START_ORDER, PlatformSettings, Service
 

@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 from confluent_kafka import KafkaError, Message, Producer
 
-from pizza_common.avro import registry_client
-from pizza_common.schemas import subject_for
+from pizza_common.contracts import subject_for
+from pizza_common.kafka import registry_client
 from pizza_infra.config import InfraSettings
 from pizza_infra.scenarios.chaos.model import Planted
 from pizza_infra.scenarios.chaos.plan import Fault

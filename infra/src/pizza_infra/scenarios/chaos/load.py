@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from pizza_common.paths import REPO_ROOT
+from pizza_infra.config import REPO_ROOT
 from pizza_infra.scenarios.chaos.model import ACCEPTED, ClientOrder
 
 EXAMPLE: dict[str, Any] = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text())

@@ -19,8 +19,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from pizza_common.avro import AvroEventCodec, registry_client
-from pizza_common.events import (
+from pizza_common.contracts import (
     CONSUMER_GROUPS,
     ORDER_PLACED,
     ORDER_READY,
@@ -29,6 +28,7 @@ from pizza_common.events import (
     OrderReady,
     dead_letter_topic,
 )
+from pizza_common.kafka import AvroEventCodec, registry_client
 from pizza_infra.admin.lag import consumer_lag
 from pizza_infra.config import InfraSettings
 from pizza_infra.scenarios.chaos.model import (

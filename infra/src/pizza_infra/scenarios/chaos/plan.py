@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from pizza_common.events import ORDER_PLACED, ORDER_READY
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY
 
 SERVICES = ("order", "payment", "kitchen", "delivery")
 POISONS = ("bad-bytes", "unknown-schema", "year-10000")

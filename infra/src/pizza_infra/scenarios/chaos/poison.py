@@ -16,8 +16,7 @@ from typing import Any
 
 import fastavro
 
-from pizza_common.avro import MAGIC_BYTE
-from pizza_common.events import (
+from pizza_common.contracts import (
     ORDER_PLACED,
     Address,
     Customer,
@@ -25,8 +24,9 @@ from pizza_common.events import (
     OrderPlaced,
     OrderReady,
     PizzaSize,
+    load_schema_text,
 )
-from pizza_common.schemas import load_schema_text
+from pizza_common.kafka import MAGIC_BYTE
 
 # 10000-01-01T00:00:00Z in ms: valid Avro (a long), but past what datetime can hold.
 YEAR_10000_MS = 253_402_300_800_000

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from pizza_common.paths import var_dir
+from pizza_common.runtime import var_dir
 from pizza_infra.config import InfraSettings
 from pizza_infra.scenarios.chaos.faults import FaultRecord, Injector, run_plan
 from pizza_infra.scenarios.chaos.invariants import check, violation_count

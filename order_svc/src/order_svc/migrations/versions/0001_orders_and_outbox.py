@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from pizza_common.db import UtcDateTime
+from pizza_common.runtime import UtcDateTime
 
 revision = "0001"
 down_revision = None

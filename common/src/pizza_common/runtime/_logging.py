@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from pizza_common.tracing import current_ids
+from pizza_common.runtime._tracing import current_ids
 
 
 def add_trace_ids(

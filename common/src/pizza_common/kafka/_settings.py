@@ -8,6 +8,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pizza_common.runtime._ports import PORTS
+
 
 class KafkaSettings(BaseSettings):
     """Where the broker and the schema registry are.
@@ -17,9 +19,9 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: str = f"127.0.0.1:{PORTS.kafka}"
     # Apicurio Registry serves the Confluent-compatible API under this path.
-    schema_registry_url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
+    schema_registry_url: str = f"http://127.0.0.1:{PORTS.schema_registry}/apis/ccompat/v7"
     # A member that stops heartbeating loses its partitions after this long (the broker's
     # minimum is 6 s): a killed kitchen's orders move on within seconds, not 45.
     kafka_session_timeout_s: float = Field(default=6.0, ge=1.0, le=300.0)

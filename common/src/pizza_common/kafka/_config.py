@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pizza_common.settings import KafkaSettings
+from pizza_common.kafka._settings import KafkaSettings
 
 
 def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:

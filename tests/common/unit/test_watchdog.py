@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pizza_common.watchdog import Watchdog
+from pizza_common.runtime import Watchdog
 
 
 class Clock:

@@ -7,22 +7,17 @@ body. Services never register schemas: the contract is registered deliberately w
 
 from __future__ import annotations
 
-import functools
 import importlib
-import io
-import json
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-import fastavro
 import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
-from pizza_common.events import Event
-from pizza_common.schemas import load_schema_text, subject_for
+from pizza_common.contracts import Event, load_schema_text, subject_for
 
 
 class DecodeFailure(StrEnum):
@@ -158,29 +153,6 @@ class AvroEventCodec(Generic[E]):
                 f"schema id {schema_id} is not registered",
             )
         return EventDecodeError(self._topic, DecodeFailure.REGISTRY_UNAVAILABLE, str(exc))
-
-
-@functools.cache
-def _parsed_schema(topic: str) -> Any:
-    return fastavro.parse_schema(json.loads(load_schema_text(topic)))
-
-
-def to_avro_json(event: Event) -> str:
-    """The event in Avro's JSON encoding, with the local contract and no registry.
-
-    For storing an event before it is published (an outbox row): the text keeps every
-    logical type exactly and :func:`from_avro_json` turns it back into the same event.
-    """
-    buffer = io.StringIO()
-    fastavro.json_writer(buffer, _parsed_schema(event.TOPIC), [event.to_record()])
-    return buffer.getvalue()
-
-
-def from_avro_json(event_type: type[E], text: str) -> E:
-    record = next(iter(fastavro.json_reader(io.StringIO(text), _parsed_schema(event_type.TOPIC))))
-    if not isinstance(record, dict):
-        raise ValueError(f"not a {event_type.__name__} record")
-    return event_type.from_record(record)
 
 
 def _to_record(event: Event, _ctx: SerializationContext | None) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""The Avro contracts in the repository's ``schemas/`` folder, one file per topic."""
+"""The Avro contracts, one file per topic.
+
+The repository keeps them in its top-level ``schemas/`` folder; this package links to it
+(``contracts/schemas``), so a built wheel carries them as package data and a container
+needs no repository layout.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,11 @@ from fastavro.schema import SchemaParseException
 
 
 def schemas_dir() -> Path:
-    """``PIZZA_SCHEMAS_DIR`` if set, else the ``schemas/`` folder of this checkout."""
+    """``PIZZA_SCHEMAS_DIR`` if set (a contract under trial), else the shipped contracts."""
     configured = os.environ.get("PIZZA_SCHEMAS_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[3] / "schemas"
+    return Path(__file__).resolve().parent / "schemas"
 
 
 def subject_for(topic: str) -> str:

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError, registry_client
-from pizza_common.events import OrderPlaced
+from pizza_common.contracts import OrderPlaced
+from pizza_common.kafka import AvroEventCodec, DecodeFailure, EventDecodeError, registry_client
 
 
 def _closed_port() -> int:

@@ -12,10 +12,17 @@ from typing import Any
 import fastavro
 import pytest
 
-from pizza_common.avro import from_avro_json, to_avro_json
-from pizza_common.events import OrderPlaced, OrderReady, dead_letter_topic, to_millis
-from pizza_common.schemas import load_schema_text, topics_with_schemas
-from tests.factories import order_placed, order_ready
+from pizza_common.contracts import (
+    OrderPlaced,
+    OrderReady,
+    dead_letter_topic,
+    from_avro_json,
+    load_schema_text,
+    to_avro_json,
+    to_millis,
+    topics_with_schemas,
+)
+from pizza_common.testing import order_placed, order_ready
 
 
 def _avro_round_trip(topic: str, record: dict[str, Any]) -> dict[str, Any]:

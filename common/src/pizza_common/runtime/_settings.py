@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pizza_common.paths import var_dir
+from pizza_common.runtime._paths import var_dir
 
 
 class ServiceSettings(BaseSettings):

@@ -9,7 +9,7 @@ from sqlalchemy import MetaData
 def run_migrations(metadata: MetaData | None = None) -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("migrations run through pizza_common.db.migrate(engine, ...)")
+        raise RuntimeError("migrations run through pizza_common.runtime.migrate(engine, ...)")
     context.configure(
         connection=connection,
         target_metadata=metadata,

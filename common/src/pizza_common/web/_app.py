@@ -9,7 +9,7 @@ JSON nested at most :data:`MAX_JSON_DEPTH` deep (else 400), not empty (400), not
 than the app's limit (413); pydantic models are validated as JSON, so a model's strict
 mode refuses ``"2"``, ``2.0`` and ``true`` for an integer while a decimal or UUID may still
 be a string, as JSON has no such types. Query and path parameters are as strict (400):
-an integer is spelled as a JSON integer, not ``2.0`` or ``1e2`` (:mod:`pizza_common.parameters`).
+an integer is spelled as a JSON integer, not ``2.0`` or ``1e2`` (see ``_parameters``).
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
-from pizza_common import parameters
-from pizza_common.logging import configure_logging
-from pizza_common.metrics import metrics_handler, record_request
-from pizza_common.service import ServiceSettings
-from pizza_common.tracing import configure_tracing, traceresponse
+from pizza_common.runtime._logging import configure_logging
+from pizza_common.runtime._settings import ServiceSettings
+from pizza_common.runtime._tracing import configure_tracing, traceresponse
+from pizza_common.web import _parameters as parameters
+from pizza_common.web._metrics import metrics_handler, record_request
 
 PROBLEM_JSON = "application/problem+json"
 S = TypeVar("S", bound=ServiceSettings)
@@ -278,7 +278,7 @@ def service_app(
             JSONBodyPydanticPlugin(),
         ],
         request_class=JSONRequest,
-        # Logging belongs to pizza_common.logging (JSON lines): litestar must not replace it.
+        # Logging belongs to pizza_common.runtime (JSON lines): litestar must not replace it.
         logging_config=None,
         openapi_config=openapi_config
         or OpenAPIConfig(title=title, version="1.0.0", description=description),

@@ -11,7 +11,7 @@ clients and report itself not ready.
 A long handler (a cook) never blocks the group: while it runs, the loop pauses its
 partitions and keeps polling, so rebalances are served; when the record's partition is
 revoked the handler is told to give the record back (``ConsumedEvent.give_back``) and the
-revoke waits for it. A watchdog (:mod:`pizza_common.watchdog`) sees a client call that
+revoke waits for it. A watchdog (:mod:`pizza_common.runtime._watchdog`) sees a client call that
 never returns, a loop that stopped turning, and a broker out of reach.
 
 Two commit modes:
@@ -40,12 +40,13 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from opentelemetry.trace import SpanKind
 
-from pizza_common.avro import AvroEventCodec, DecodeFailure, EventDecodeError
-from pizza_common.events import Event, dead_letter_topic
-from pizza_common.kafka import consumer_config, producer_config
-from pizza_common.settings import KafkaSettings
-from pizza_common.tracing import extract_headers, inject_headers, span
-from pizza_common.watchdog import Watchdog, exit_stuck
+from pizza_common.contracts._events import Event, dead_letter_topic
+from pizza_common.kafka._codec import AvroEventCodec, DecodeFailure, EventDecodeError
+from pizza_common.kafka._config import consumer_config, producer_config
+from pizza_common.kafka._producer import produce
+from pizza_common.kafka._settings import KafkaSettings
+from pizza_common.runtime._tracing import extract_headers, inject_headers, span
+from pizza_common.runtime._watchdog import Watchdog, exit_stuck
 
 log = structlog.get_logger("pizza.consumer")
 
@@ -650,28 +651,13 @@ class _ProducerOutbox:
         value: bytes | None,
         headers: Sequence[tuple[str, str | bytes]],
     ) -> None:
-        loop = asyncio.get_running_loop()
-        acknowledged: asyncio.Future[None] = loop.create_future()
-
-        def delivered(error: Any, message: Message) -> None:
-            loop.call_soon_threadsafe(_settle, acknowledged, error, message)
-
-        self._producer.produce(
-            topic, key=key, value=value, headers=list(headers), on_delivery=delivered
-        )
         if self._transactional:
-            return  # commit_transaction flushes and fails if any record was not written
+            # commit_transaction flushes and fails if any record was not written.
+            self._producer.produce(topic, key=key, value=value, headers=list(headers))
+            return
+        acknowledged = produce(self._producer, topic, key=key, value=value, headers=headers)
         await asyncio.to_thread(self._producer.flush, 30.0)
         await acknowledged
-
-
-def _settle(future: asyncio.Future[None], error: Any, message: Message) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(KafkaException(error))
-    else:
-        future.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The events of the platform as typed Python objects, one per Avro contract in ``schemas/``.
 
-These classes hold no I/O: :mod:`pizza_common.avro` turns them into Confluent-framed
+These classes hold no I/O: :mod:`pizza_common.kafka` turns them into Confluent-framed
 Avro bytes and back. Field names and meaning follow the ``.avsc`` files.
 """
 
@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
+
+from pizza_common.contracts._time import to_millis, utc_now
 
 ORDER_PLACED = "order.placed"
 ORDER_READY = "order.ready"
@@ -24,18 +26,6 @@ def dead_letter_topic(topic: str) -> str:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
-
-
-def to_millis(moment: datetime) -> datetime:
-    """``moment`` in UTC at millisecond precision, the precision of the contracts' timestamps."""
-    if moment.tzinfo is None:
-        raise ValueError("event timestamps must be timezone-aware")
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _now() -> datetime:
-    return to_millis(datetime.now(UTC))
 
 
 CENT = Decimal("0.01")
@@ -107,7 +97,7 @@ class OrderPlaced:
     total: Decimal
     currency: str
     payment_id: str
-    placed_at: datetime = field(default_factory=_now)
+    placed_at: datetime = field(default_factory=utc_now)
     event_id: str = field(default_factory=_new_id)
 
     def __post_init__(self) -> None:
@@ -188,7 +178,7 @@ class OrderReady:
     kitchen_instance: str
     cook_started_at: datetime
     pizza_count: int
-    ready_at: datetime = field(default_factory=_now)
+    ready_at: datetime = field(default_factory=utc_now)
     event_id: str = field(default_factory=_new_id)
 
     def __post_init__(self) -> None:

@@ -1,5 +1,5 @@
 """Prometheus metrics every service shares: ``GET /metrics`` and HTTP request metrics
-(recorded by :func:`pizza_common.web.request_logging`).
+(recorded by :func:`pizza_common.web._app.request_logging`).
 
 Service-specific metrics are defined next to the code they measure, on the default
 registry, and so appear on the same endpoint.

@@ -1,22 +1,49 @@
 """An asyncio face for confluent-kafka's producer: ``await send(...)`` returns once the
 broker acknowledged the record (``acks=all``), or raises :class:`PublishError`.
 
-librdkafka calls delivery callbacks from ``poll()``; a daemon thread polls and hands
-each result to the event loop that is waiting for it.
+librdkafka calls delivery callbacks from ``poll()`` or ``flush()``, on whichever thread
+runs them; :func:`produce` hands each result to the event loop that is waiting for it.
+:class:`AsyncProducer` polls on a daemon thread of its own; the consumer's producer is
+flushed by the consumer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 
-class PublishError(Exception):
-    """The broker did not acknowledge a record (after librdkafka's own retries)."""
+class PublishError(KafkaException):
+    """The broker did not acknowledge a record (after librdkafka's own retries).
+
+    ``args[0]`` is librdkafka's :class:`KafkaError`, as in any :class:`KafkaException`.
+    """
+
+
+def produce(
+    producer: Producer,
+    topic: str,
+    *,
+    key: bytes | str | None,
+    value: bytes | None,
+    headers: Iterable[tuple[str, str | bytes]] = (),
+) -> asyncio.Future[Message]:
+    """Hand one record to librdkafka: the future settles once the broker has answered.
+
+    Raises ``BufferError`` at once when librdkafka's local queue is full.
+    """
+    loop = asyncio.get_running_loop()
+    acknowledged: asyncio.Future[Message] = loop.create_future()
+
+    def delivered(error: KafkaError | None, message: Message) -> None:
+        loop.call_soon_threadsafe(_settle, acknowledged, error, message)
+
+    producer.produce(topic, key=key, value=value, headers=list(headers), on_delivery=delivered)
+    return acknowledged
 
 
 class AsyncProducer:
@@ -38,20 +65,14 @@ class AsyncProducer:
         value: bytes,
         headers: Mapping[str, str | bytes] | None = None,
     ) -> Message:
-        loop = asyncio.get_running_loop()
-        acknowledged: asyncio.Future[Message] = loop.create_future()
-
-        def delivered(error: KafkaError | None, message: Message) -> None:
-            loop.call_soon_threadsafe(_settle, acknowledged, error, message)
-
         while True:
             try:
-                self._producer.produce(
+                acknowledged = produce(
+                    self._producer,
                     topic,
                     key=key,
                     value=value,
-                    headers=list((headers or {}).items()),
-                    on_delivery=delivered,
+                    headers=(headers or {}).items(),
                 )
                 break
             except BufferError:  # local queue full: let deliveries drain, then retry
@@ -74,6 +95,6 @@ def _settle(future: asyncio.Future[Message], error: KafkaError | None, message: 
     if future.done():
         return
     if error is not None:
-        future.set_exception(PublishError(f"{message.topic()}: {error.str()}"))
+        future.set_exception(PublishError(error))
     else:
         future.set_result(message)

@@ -1,0 +1,72 @@
+"""What the services agree on: events, topics and groups, schemas, shared limits, the clock.
+
+Pure values: nothing here does I/O beyond reading the shipped schema files, so a
+service's domain may import it.
+"""
+
+from pizza_common.contracts._avro_json import from_avro_json, to_avro_json
+from pizza_common.contracts._events import (
+    CENT,
+    CONSUMER_GROUPS,
+    DELIVERY_GROUP,
+    KITCHEN_GROUP,
+    ORDER_PLACED,
+    ORDER_READY,
+    Address,
+    Customer,
+    Event,
+    OrderItem,
+    OrderPlaced,
+    OrderReady,
+    PizzaSize,
+    check_money,
+    dead_letter_topic,
+)
+from pizza_common.contracts._limits import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_QUANTITY,
+    is_valid_idempotency_key,
+)
+from pizza_common.contracts._schemas import (
+    SchemaFileError,
+    load_schema_text,
+    schema_path,
+    schemas_dir,
+    subject_for,
+    topics_with_schemas,
+)
+from pizza_common.contracts._time import to_millis, utc_now
+from pizza_common.contracts._topics import TOPICS, Topic
+
+__all__ = [
+    "CENT",
+    "CONSUMER_GROUPS",
+    "DELIVERY_GROUP",
+    "IDEMPOTENCY_KEY_PATTERN",
+    "KITCHEN_GROUP",
+    "MAX_QUANTITY",
+    "ORDER_PLACED",
+    "ORDER_READY",
+    "TOPICS",
+    "Address",
+    "Customer",
+    "Event",
+    "OrderItem",
+    "OrderPlaced",
+    "OrderReady",
+    "PizzaSize",
+    "SchemaFileError",
+    "Topic",
+    "check_money",
+    "dead_letter_topic",
+    "from_avro_json",
+    "is_valid_idempotency_key",
+    "load_schema_text",
+    "schema_path",
+    "schemas_dir",
+    "subject_for",
+    "to_avro_json",
+    "to_millis",
+    "topics_with_schemas",
+    "utc_now",
+]

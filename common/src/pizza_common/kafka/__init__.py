@@ -1,0 +1,49 @@
+"""Kafka for the services: client settings, an awaitable producer, the consumer loop
+(transactions, dead letters, watchdog, truthful readiness) and the Avro codec that frames
+events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kafka)."""
+
+from pizza_common.kafka._codec import (
+    MAGIC_BYTE,
+    REGISTRY_IO_ERRORS,
+    AvroEventCodec,
+    DecodeFailure,
+    EventDecodeError,
+    EventEncodeError,
+    registry_client,
+)
+from pizza_common.kafka._config import consumer_config, producer_config
+from pizza_common.kafka._consumer import (
+    AfterCommit,
+    ConsumedEvent,
+    ConsumerOptions,
+    EventConsumer,
+    GiveBack,
+    Handler,
+    Outbox,
+    RejectedEvent,
+)
+from pizza_common.kafka._producer import AsyncProducer, PublishError
+from pizza_common.kafka._settings import KafkaSettings
+
+__all__ = [
+    "MAGIC_BYTE",
+    "REGISTRY_IO_ERRORS",
+    "AfterCommit",
+    "AsyncProducer",
+    "AvroEventCodec",
+    "ConsumedEvent",
+    "ConsumerOptions",
+    "DecodeFailure",
+    "EventConsumer",
+    "EventDecodeError",
+    "EventEncodeError",
+    "GiveBack",
+    "Handler",
+    "KafkaSettings",
+    "Outbox",
+    "PublishError",
+    "RejectedEvent",
+    "consumer_config",
+    "producer_config",
+    "registry_client",
+]

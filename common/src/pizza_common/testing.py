@@ -1,0 +1,82 @@
+"""What the tests of every service share: sample events built from the documented example
+order, a clock that moves only when told, and an outbox that records what a handler
+publishes instead of sending it. For tests only; no service imports this module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from pizza_common.contracts._events import (
+    Address,
+    Customer,
+    OrderItem,
+    OrderPlaced,
+    OrderReady,
+    PizzaSize,
+)
+
+
+def order_placed(order_id: str | None = None) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order_id or str(uuid.uuid4()),
+        customer=Customer(name="Ada Lovelace", phone="+41 79 123 45 67", email="ada@example.org"),
+        delivery_address=Address(
+            street="Bahnhofstrasse 1", postal_code="8001", city="Zürich", instructions="3rd floor"
+        ),
+        items=(
+            OrderItem("margherita", "Margherita", PizzaSize.LARGE, 2, Decimal("18.50")),
+            OrderItem("funghi", "Funghi", PizzaSize.SMALL, 1, Decimal("12.00")),
+        ),
+        total=Decimal("49.00"),
+        currency="CHF",
+        payment_id="pay_" + uuid.uuid4().hex[:12],
+    )
+
+
+def order_ready(placed: OrderPlaced) -> OrderReady:
+    started = datetime.now(UTC) - timedelta(seconds=7)
+    return OrderReady(
+        order_id=placed.order_id,
+        placed_event_id=placed.event_id,
+        kitchen_instance="kitchen-1",
+        cook_started_at=started,
+        pizza_count=placed.pizza_count,
+    )
+
+
+class FakeClock:
+    """A clock for code that takes ``clock: Callable[[], datetime]``: it moves when told."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    topic: str
+    key: str
+    value: bytes
+    headers: Mapping[str, str]
+
+
+@dataclass
+class RecordingOutbox:
+    """An outbox (:class:`pizza_common.kafka.Outbox`) that keeps what is published."""
+
+    published: list[Published] = field(default_factory=list)
+
+    async def publish(
+        self, topic: str, *, key: str, value: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.published.append(Published(topic, key, value, dict(headers or {})))
