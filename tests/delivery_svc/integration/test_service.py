@@ -20,17 +20,9 @@ from delivery_svc.store import DeliveryStore
 from pizza_common.contracts import ORDER_PLACED, ORDER_READY
 from pizza_common.kafka import ConsumedEvent, RejectedEvent
 from pizza_common.runtime import SecondsRange, make_engine, migrate
-from pizza_common.testing import order_placed, order_ready
+from pizza_common.testing import FakeClock, RecordingOutbox, order_placed, order_ready
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ async def store(tmp_path: Path) -> AsyncIterator[DeliveryStore]:
     await engine.dispose()
 
 
-def _service(store: DeliveryStore, clock: Clock, drive: str = "30") -> DeliveryService:
+def _service(store: DeliveryStore, clock: FakeClock, drive: str = "30") -> DeliveryService:
     return DeliveryService(
         store,
         StatusFeed(),
@@ -54,12 +46,9 @@ def _service(store: DeliveryStore, clock: Clock, drive: str = "30") -> DeliveryS
 
 async def _handle(handler: EventHandler, topic: str, event: object) -> None:
     consumed = ConsumedEvent(event=event, topic=topic, partition=0, offset=0)  # type: ignore[arg-type]
-    assert await handler.handle(consumed, _NoOutbox()) is None
-
-
-class _NoOutbox:
-    async def publish(self, topic: str, *, key: str, value: bytes, headers: object = None) -> None:
-        raise AssertionError("delivery publishes nothing")
+    outbox = RecordingOutbox()
+    assert await handler.handle(consumed, outbox) is None
+    assert outbox.published == []  # delivery publishes nothing
 
 
 def test_delivery_consumes_order_placed_and_order_ready() -> None:
@@ -67,7 +56,7 @@ def test_delivery_consumes_order_placed_and_order_ready() -> None:
 
 
 async def test_events_apply_once_and_an_order_walks_to_the_door(store: DeliveryStore) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     service = _service(store, clock)
     handler = EventHandler(service)
     placed = order_placed()
@@ -108,7 +97,7 @@ async def test_events_apply_once_and_an_order_walks_to_the_door(store: DeliveryS
 async def test_an_event_delivery_cannot_apply_is_rejected_and_changes_nothing(
     store: DeliveryStore,
 ) -> None:
-    service = _service(store, Clock())
+    service = _service(store, FakeClock(T0))
     placed = order_placed()
     empty = replace(order_ready(placed), pizza_count=0)
     with pytest.raises(RejectedEvent, match="pizza_count 0 is not positive"):
@@ -119,7 +108,7 @@ async def test_an_event_delivery_cannot_apply_is_rejected_and_changes_nothing(
 async def test_followers_get_the_current_status_then_each_further_step(
     store: DeliveryStore,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock(T0)
     service = _service(store, clock, drive="0")
     placed = order_placed()
     await service.apply_event(placed, ORDER_PLACED)
@@ -141,7 +130,7 @@ async def test_followers_get_the_current_status_then_each_further_step(
 
 
 async def test_a_stream_ends_when_the_service_closes(store: DeliveryStore) -> None:
-    service = _service(store, Clock())
+    service = _service(store, FakeClock(T0))
     placed = order_placed()
     await service.apply_event(placed, ORDER_PLACED)
     seen: list[TrackedOrder] = []
@@ -161,7 +150,7 @@ async def test_a_stream_ends_when_the_service_closes(store: DeliveryStore) -> No
 
 
 async def test_a_ready_order_wakes_the_sleeping_fleet(store: DeliveryStore) -> None:
-    service = _service(store, Clock(), drive="0")
+    service = _service(store, FakeClock(T0), drive="0")
     stopping = asyncio.Event()
     fleet = asyncio.create_task(service.run_fleet(stopping))
     await asyncio.sleep(0.1)  # nothing to do: the fleet sleeps (up to 5 s)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from kitchen_svc.store import TicketStore
 from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.kafka import ConsumedEvent, GiveBack, RejectedEvent
 from pizza_common.runtime import SecondsRange, make_engine, migrate
-from pizza_common.testing import order_placed, order_ready
+from pizza_common.testing import RecordingOutbox, order_placed, order_ready
 
 
 class JsonReady:
@@ -30,17 +30,12 @@ class JsonReady:
         return json.dumps(event.to_record(), default=str).encode()
 
 
-@dataclass
-class Outbox:
-    sent: list[tuple[str, str, bytes]] = field(default_factory=list)
+def event_ids(outbox: RecordingOutbox) -> list[str]:
+    return [json.loads(record.value)["event_id"] for record in outbox.published]
 
-    async def publish(
-        self, topic: str, *, key: str, value: bytes, headers: Mapping[str, str] | None = None
-    ) -> None:
-        self.sent.append((topic, key, value))
 
-    def event_ids(self) -> list[str]:
-        return [json.loads(value)["event_id"] for _, _, value in self.sent]
+def sent(outbox: RecordingOutbox) -> list[tuple[str, str, bytes]]:
+    return [(record.topic, record.key, record.value) for record in outbox.published]
 
 
 @pytest.fixture
@@ -74,17 +69,17 @@ def _consumed(order: OrderPlaced | OrderReady, offset: int = 7) -> ConsumedEvent
 async def test_a_new_order_is_cooked_published_then_marked_published(store: TicketStore) -> None:
     kitchen = _kitchen(store)
     order = order_placed()
-    outbox = Outbox()
+    outbox = RecordingOutbox()
 
     after_commit = await OrderPlacedHandler(kitchen)(_consumed(order), outbox)
 
-    [(topic, key, _)] = outbox.sent
+    [(topic, key, _)] = sent(outbox)
     assert (topic, key) == (ORDER_READY, order.order_id)
     ready = await store.get(order.order_id)
     assert ready is not None
     assert ready.status is TicketStatus.READY  # published only once the commit is done
     assert (ready.source_partition, ready.source_offset) == (2, 7)
-    assert outbox.event_ids() == [ready.ready_event_id]
+    assert event_ids(outbox) == [ready.ready_event_id]
     assert kitchen.current is None
     assert after_commit is not None
     await after_commit()
@@ -98,29 +93,29 @@ async def test_a_new_order_is_cooked_published_then_marked_published(store: Tick
 async def test_a_published_order_is_skipped_and_nothing_is_sent(store: TicketStore) -> None:
     kitchen = _kitchen(store)
     order = order_placed()
-    first = await OrderPlacedHandler(kitchen)(_consumed(order), Outbox())
+    first = await OrderPlacedHandler(kitchen)(_consumed(order), RecordingOutbox())
     assert first is not None
     await first()
 
-    outbox = Outbox()
+    outbox = RecordingOutbox()
     again = await OrderPlacedHandler(kitchen)(_consumed(order_placed(order.order_id)), outbox)
 
     assert again is None
-    assert outbox.sent == []
+    assert sent(outbox) == []
     assert kitchen.counts.duplicates == 1
 
 
 async def test_a_ready_ticket_resends_the_same_event(store: TicketStore) -> None:
     kitchen = _kitchen(store)
     order = order_placed()
-    aborted = Outbox()  # its transaction never committed: no after-commit ran
+    aborted = RecordingOutbox()  # its transaction never committed: no after-commit ran
     await OrderPlacedHandler(kitchen)(_consumed(order), aborted)
 
-    outbox = Outbox()
+    outbox = RecordingOutbox()
     after_commit = await OrderPlacedHandler(kitchen)(_consumed(order), outbox)
 
-    assert outbox.event_ids() == aborted.event_ids()
-    assert outbox.sent == aborted.sent  # the very same record value
+    assert event_ids(outbox) == event_ids(aborted)
+    assert sent(outbox) == sent(aborted)  # the very same record value
     assert after_commit is not None
     await after_commit()
     assert (kitchen.counts.cooked, kitchen.counts.resent) == (0, 1)
@@ -136,7 +131,7 @@ async def test_an_abandoned_cook_is_taken_over_here(store: TicketStore) -> None:
     )
     await store.start_cooking(other)
     kitchen = _kitchen(store)
-    outbox = Outbox()
+    outbox = RecordingOutbox()
 
     after_commit = await OrderPlacedHandler(kitchen)(_consumed(order, offset=5), outbox)
 
@@ -144,7 +139,7 @@ async def test_an_abandoned_cook_is_taken_over_here(store: TicketStore) -> None:
     assert ticket is not None
     assert ticket.status is TicketStatus.READY
     assert (ticket.instance, ticket.source_offset) == ("kitchen-1", 5)
-    assert outbox.event_ids() == [ticket.ready_event_id]
+    assert event_ids(outbox) == [ticket.ready_event_id]
     assert after_commit is not None
 
 
@@ -152,7 +147,7 @@ async def test_a_cook_told_to_give_back_leaves_the_ticket_cooking(store: TicketS
     kitchen = _kitchen(store, cook_seconds="30")
     order = order_placed()
     consumed = _consumed(order)
-    outbox = Outbox()
+    outbox = RecordingOutbox()
 
     handling = asyncio.create_task(OrderPlacedHandler(kitchen)(consumed, outbox))
     for _ in range(500):  # until the cook started: its ticket is open
@@ -165,7 +160,7 @@ async def test_a_cook_told_to_give_back_leaves_the_ticket_cooking(store: TicketS
     with pytest.raises(GiveBack):
         await handling
 
-    assert outbox.sent == []
+    assert sent(outbox) == []
     assert kitchen.current is None
     ticket = await store.get(order.order_id)
     assert ticket is not None
@@ -177,7 +172,7 @@ async def test_what_cannot_be_cooked_is_rejected_before_any_ticket(store: Ticket
     order = order_placed()
     huge = replace(order, items=(replace(order.items[0], quantity=500),))
     with pytest.raises(RejectedEvent, match="quantity 500"):
-        await OrderPlacedHandler(kitchen)(_consumed(huge), Outbox())
+        await OrderPlacedHandler(kitchen)(_consumed(huge), RecordingOutbox())
     with pytest.raises(RejectedEvent, match=r"expected an order\.placed event, got OrderReady"):
-        await OrderPlacedHandler(kitchen)(_consumed(order_ready(order)), Outbox())
+        await OrderPlacedHandler(kitchen)(_consumed(order_ready(order)), RecordingOutbox())
     assert await store.get(order.order_id) is None
