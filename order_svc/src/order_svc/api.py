@@ -14,7 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from pydantic import BaseModel
 
-from order_svc import repository
+from order_svc import store
 from order_svc.api_models import (
     AddressIn,
     CustomerIn,
@@ -29,7 +29,7 @@ from order_svc.api_models import (
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
-from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
+from order_svc.service import IdempotencyConflict, OrderPlacer, Placement
 from pizza_common.events import ORDER_PLACED
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
@@ -246,8 +246,8 @@ async def get_order(order_id: FromPath[str], state: State) -> Response[Any]:
 
 async def _order_out(state: State, order_id: str) -> OrderOut | None:
     async with state.engine.connect() as conn:
-        order = await repository.get_order(conn, order_id)
-        event = await repository.event_for_order(conn, order_id)
+        order = await store.get_order(conn, order_id)
+        event = await store.event_for_order(conn, order_id)
     if order is None:
         return None
     return OrderOut(

@@ -17,8 +17,8 @@ from order_svc.api import get_order, menu, place_order
 from order_svc.metrics import on_breaker_change
 from order_svc.outbox import OutboxRelay
 from order_svc.payment_client import PaymentClient
-from order_svc.placing import OrderPlacer
 from order_svc.recovery import RecoveryWorker
+from order_svc.service import OrderPlacer
 from order_svc.settings import OrderSettings
 from pizza_common.avro import AvroEventCodec, registry_client
 from pizza_common.db import make_engine, migrate

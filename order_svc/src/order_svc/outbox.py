@@ -18,9 +18,9 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from order_svc import repository
+from order_svc import store
 from order_svc.metrics import OUTBOX_BACKLOG
-from order_svc.repository import OutboxRecord
+from order_svc.store import OutboxRecord
 from pizza_common.avro import AvroEventCodec, EventEncodeError, from_avro_json
 from pizza_common.events import OrderPlaced
 from pizza_common.producer import AsyncProducer
@@ -69,7 +69,7 @@ class OutboxRelay:
     async def _count_backlog(self) -> None:
         try:
             async with self._engine.connect() as conn:
-                OUTBOX_BACKLOG.set(await repository.outbox_backlog(conn))
+                OUTBOX_BACKLOG.set(await store.outbox_backlog(conn))
         except (SQLAlchemyError, OSError) as exc:  # the database is away: count next time
             log.warning("outbox backlog not counted", error=repr(exc))
 
@@ -91,7 +91,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One pass over pending events; returns how many were published."""
         async with self._engine.connect() as conn:
-            pending = await repository.pending_events(conn, self._batch)
+            pending = await store.pending_events(conn, self._batch)
         if not pending:
             self._failures = 0
             return 0
@@ -106,9 +106,9 @@ class OutboxRelay:
         ]
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
-            await repository.mark_published(conn, sent, now)
+            await store.mark_published(conn, sent, now)
             if failed:
-                await repository.record_publish_failure(
+                await store.record_publish_failure(
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
         await self._count_backlog()  # counted anew: a decrement could race the count

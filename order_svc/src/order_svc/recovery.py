@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from order_svc import repository
+from order_svc import store
 from order_svc.domain import OrderStatus
 from order_svc.metrics import SAGA_SETTLED
 from order_svc.payment_client import PaymentClient, PaymentUnavailable
-from order_svc.placing import accept, settle
-from order_svc.repository import OrderRecord
 from order_svc.saga import UNSETTLED, Accept, Cancel, Decline, Void, Wait, decide, payment_key
+from order_svc.service import accept, settle
+from order_svc.store import OrderRecord
 
 log = structlog.get_logger("order_svc.recovery")
 
@@ -62,7 +62,7 @@ class RecoveryWorker:
     async def run_once(self) -> int:
         """One round over the unsettled orders; returns how many it settled."""
         async with self._engine.connect() as conn:
-            stuck = await repository.unsettled_orders(
+            stuck = await store.unsettled_orders(
                 conn, unchanged_since=self._now() - self._after, limit=self._batch
             )
         settled = 0
@@ -87,7 +87,7 @@ class RecoveryWorker:
             # Voiding cannot be undone: first make sure no retry of the customer's can
             # accept the order meanwhile (claimed, it is ours until we settle it).
             async with self._engine.begin() as conn:
-                claimed = await repository.claim(conn, order, now=self._now(), statuses=UNSETTLED)
+                claimed = await store.claim(conn, order, now=self._now(), statuses=UNSETTLED)
             if claimed is None:
                 return 0  # someone else changed it since we read it
             version = claimed

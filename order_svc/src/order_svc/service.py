@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from order_svc import repository
+from order_svc import store
 from order_svc.admission import request_deadline
 from order_svc.api_models import OrderIn
 from order_svc.domain import LineRequest, OrderStatus, price_lines
@@ -36,8 +36,8 @@ from order_svc.payment_client import (
     PaymentResult,
     PaymentUnavailable,
 )
-from order_svc.repository import OrderRecord
 from order_svc.saga import payment_key
+from order_svc.store import OrderRecord
 from pizza_common.avro import to_avro_json
 from pizza_common.tracing import inject_headers
 
@@ -80,7 +80,7 @@ async def settle(
     """Move an order held at ``version`` to ``status``; whether it did, and the order now."""
     # The write transaction is one statement: it holds SQLite's write lock for no longer.
     async with engine.begin() as conn:
-        done = await repository.set_payment_result(
+        done = await store.set_payment_result(
             conn,
             order_id,
             version=version,
@@ -99,7 +99,7 @@ async def accept(
     """Paid: the order's new state and its order.placed event commit together, or neither."""
     event = replace(order, payment_id=payment_id).to_event(placed_at=now)
     async with engine.begin() as conn:
-        done = await repository.set_payment_result(
+        done = await store.set_payment_result(
             conn,
             order.order_id,
             version=version,
@@ -109,7 +109,7 @@ async def accept(
             outcome="approved",
         )
         if done:
-            await repository.add_to_outbox(
+            await store.add_to_outbox(
                 conn,
                 event_id=event.event_id,
                 topic=event.TOPIC,
@@ -125,7 +125,7 @@ async def accept(
 
 async def _read(engine: AsyncEngine, order_id: str) -> OrderRecord:
     async with engine.connect() as conn:
-        order = await repository.get_order(conn, order_id)
+        order = await store.get_order(conn, order_id)
     assert order is not None
     return order
 
@@ -171,18 +171,18 @@ class OrderPlacer:
         key, print_ = record.idempotency_key, record.request_fingerprint
         if key:
             async with self._engine.connect() as conn:
-                existing = await repository.get_order_by_key(conn, key)
+                existing = await store.get_order_by_key(conn, key)
             if existing is not None:
                 placing.append(existing)
                 return await self._retry_or_replay(existing, print_, order_in, deadline)
         try:
             async with self._engine.begin() as conn:
-                await repository.insert_order(conn, record)
+                await store.insert_order(conn, record)
         except IntegrityError:
             # A concurrent request with the same key won the insert: behave as its retry.
             assert key is not None
             async with self._engine.connect() as conn:
-                existing = await repository.get_order_by_key(conn, key)
+                existing = await store.get_order_by_key(conn, key)
             assert existing is not None
             placing.append(existing)
             return await self._retry_or_replay(existing, print_, order_in, deadline)
@@ -197,7 +197,7 @@ class OrderPlacer:
         if existing.status is not OrderStatus.PAYMENT_UNAVAILABLE:
             return _as_placement(existing, replayed=True)
         async with self._engine.begin() as conn:
-            version = await repository.claim(conn, existing, now=self._now())
+            version = await store.claim(conn, existing, now=self._now())
         if version is None:
             return Placement("in_progress", existing, retry_after_s=1)
         log.info("retrying payment", order_id=existing.order_id)
