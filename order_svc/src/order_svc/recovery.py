@@ -19,10 +19,19 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from order_svc import store
-from order_svc.domain import OrderStatus
+from order_svc.domain import (
+    UNSETTLED,
+    Accept,
+    Cancel,
+    Decline,
+    OrderStatus,
+    Void,
+    Wait,
+    decide,
+    payment_key,
+)
 from order_svc.metrics import SAGA_SETTLED
 from order_svc.payment_client import PaymentClient, PaymentUnavailable
-from order_svc.saga import UNSETTLED, Accept, Cancel, Decline, Void, Wait, decide, payment_key
 from order_svc.service import accept, settle
 from order_svc.store import OrderRecord
 

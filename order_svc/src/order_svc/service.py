@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_svc import store
 from order_svc.admission import request_deadline
 from order_svc.api_models import OrderIn
-from order_svc.domain import LineRequest, OrderStatus, price_lines
+from order_svc.domain import LineRequest, OrderStatus, payment_key, price_lines
 from order_svc.metrics import ORDERS, timed_charge
 from order_svc.payment_client import (
     Charge,
@@ -36,7 +36,6 @@ from order_svc.payment_client import (
     PaymentResult,
     PaymentUnavailable,
 )
-from order_svc.saga import payment_key
 from order_svc.store import OrderRecord
 from pizza_common.avro import to_avro_json
 from pizza_common.tracing import inject_headers
