@@ -16,8 +16,8 @@ from pydantic import BaseModel
 
 from order_svc import store
 from order_svc.api_models import (
-    AddressIn,
-    CustomerIn,
+    AddressOut,
+    CustomerOut,
     EventOut,
     ItemOut,
     MenuOut,
@@ -266,8 +266,8 @@ async def _order_out(state: State, order_id: str) -> OrderOut | None:
         ],
         total=order.total,
         currency=order.currency,
-        customer=CustomerIn.model_validate(order.customer),
-        delivery_address=AddressIn.model_validate(order.delivery_address),
+        customer=CustomerOut.model_validate(order.customer),
+        delivery_address=AddressOut.model_validate(order.delivery_address),
         payment=PaymentOut(
             payment_id=order.payment_id, outcome=order.payment_outcome, reason=order.payment_reason
         ),

@@ -65,6 +65,19 @@ class OrderIn(_Input):
     payment: PaymentIn
 
 
+class CustomerOut(BaseModel):
+    name: str
+    phone: str
+    email: str | None
+
+
+class AddressOut(BaseModel):
+    street: str
+    postal_code: str
+    city: str
+    instructions: str | None
+
+
 class ItemOut(BaseModel):
     pizza_id: str
     name: str
@@ -93,8 +106,8 @@ class OrderOut(BaseModel):
     items: list[ItemOut]
     total: Decimal
     currency: str
-    customer: CustomerIn
-    delivery_address: AddressIn
+    customer: CustomerOut
+    delivery_address: AddressOut
     payment: PaymentOut
     event: EventOut | None = Field(description="order.placed, once the order is paid")
     created_at: datetime
