@@ -1,62 +1,230 @@
-"""Reading and writing orders and outbox rows (SQLAlchemy Core, async)."""
+"""Reading and writing orders and outbox rows (SQLAlchemy Core, async).
+
+:class:`OrderStore` saves and loads :class:`~order_svc.domain.Order` values; a change of
+status is saved only if the order is still at the version the change was decided on.
+The functions at the end are the outbox's, used by the relay.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from order_svc.domain import OrderStatus
+from order_svc.domain import UNSETTLED, Order, OrderStatus, PaymentOutcome
 from order_svc.tables import orders, outbox
+from pizza_common.avro import to_avro_json
 from pizza_common.events import Address, Customer, OrderItem, OrderPlaced, PizzaSize
+from pizza_common.tracing import inject_headers
 
-_UNSETTLED = (OrderStatus.PAYMENT_PENDING, OrderStatus.PAYMENT_UNAVAILABLE)
+
+class StoreError(Exception):
+    """The database failed (unreachable, locked for too long, ...)."""
+
+
+class KeyTaken(StoreError):
+    """Another order holds this Idempotency-Key already."""
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRecord:
-    order_id: str
-    idempotency_key: str | None
-    request_fingerprint: str
-    status: OrderStatus
-    customer: dict[str, Any]
-    delivery_address: dict[str, Any]
-    items: list[dict[str, Any]]
-    total: Decimal
-    currency: str
-    card_last4: str
-    payment_id: str | None
-    payment_outcome: str | None
-    payment_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    version: int = 0
+class EventState:
+    """An order's order.placed event in the outbox."""
 
-    def to_event(self, *, placed_at: datetime) -> OrderPlaced:
-        assert self.payment_id is not None, "only a paid order is placed"
-        return OrderPlaced(
-            order_id=self.order_id,
-            customer=Customer(**self.customer),
-            delivery_address=Address(**self.delivery_address),
-            items=tuple(
-                OrderItem(
-                    pizza_id=item["pizza_id"],
-                    name=item["name"],
-                    size=PizzaSize(item["size"]),
-                    quantity=item["quantity"],
-                    unit_price=Decimal(item["unit_price"]),
+    event_id: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as it is served: with its event, once it has one."""
+
+    order: Order
+    event: EventState | None
+
+
+class OrderStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> None:
+        async with self._connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def add(self, order: Order) -> None:
+        """Save a new order; :class:`KeyTaken` if its Idempotency-Key is used already."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(orders).values(**_row(order)))
+        except IntegrityError as exc:
+            raise KeyTaken(str(exc)) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def get(self, order_id: str) -> Order | None:
+        async with self._connect() as conn:
+            row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
+        return _order(row) if row else None
+
+    async def by_idempotency_key(self, key: str) -> Order | None:
+        async with self._connect() as conn:
+            query = select(orders).where(orders.c.idempotency_key == key)
+            row = (await conn.execute(query)).first()
+        return _order(row) if row else None
+
+    async def view(self, order_id: str) -> OrderView | None:
+        async with self._connect() as conn:
+            row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
+            event = await event_for_order(conn, order_id)
+        if row is None:
+            return None
+        state = EventState(event.event_id, event.published_at) if event else None
+        return OrderView(_order(row), state)
+
+    async def save(self, order: Order, *, event: OrderPlaced | None = None) -> bool:
+        """Save a change of ``order``'s status, decided at the version before this one;
+        False (nothing saved) if the order changed since. ``event`` goes to the outbox in
+        the same transaction: both are saved, or neither.
+
+        Every change starts from an unsettled status, and the version says which one.
+        """
+        async with self._begin() as conn:
+            # Without an event the transaction is this one statement: it holds SQLite's
+            # write lock for no longer.
+            result = await conn.execute(
+                update(orders)
+                .where(orders.c.order_id == order.order_id)
+                .where(orders.c.version == order.version - 1)
+                .where(orders.c.status.in_([status.value for status in UNSETTLED]))
+                .values(
+                    status=order.status.value,
+                    payment_id=order.payment_id,
+                    payment_outcome=_outcome(order),
+                    payment_reason=order.payment_reason,
+                    updated_at=order.updated_at,
+                    version=order.version,
                 )
-                for item in self.items
-            ),
-            total=self.total,
-            currency=self.currency,
-            payment_id=self.payment_id,
-            placed_at=placed_at,
+            )
+            done = result.rowcount == 1
+            if done and event is not None:
+                await add_to_outbox(
+                    conn,
+                    event_id=event.event_id,
+                    topic=event.TOPIC,
+                    key=event.order_id,
+                    payload=to_avro_json(event),
+                    now=order.updated_at,
+                    trace_context=json.dumps(inject_headers()),
+                )
+        return done
+
+    async def unsettled(self, *, unchanged_since: datetime, limit: int) -> list[Order]:
+        """Orders in payment_pending or payment_unavailable not touched since
+        ``unchanged_since``, oldest first."""
+        query = (
+            select(orders)
+            .where(orders.c.status.in_([s.value for s in UNSETTLED]))
+            .where(orders.c.updated_at < unchanged_since)
+            .order_by(orders.c.updated_at)
+            .limit(limit)
         )
+        async with self._connect() as conn:
+            return [_order(row) for row in await conn.execute(query)]
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        with _errors():
+            async with self._engine.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        with _errors():
+            async with self._engine.begin() as conn:
+                yield conn
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def _row(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "idempotency_key": order.idempotency_key,
+        "request_fingerprint": order.request_fingerprint,
+        "status": order.status.value,
+        "customer": asdict(order.customer),
+        "delivery_address": asdict(order.delivery_address),
+        "items": [
+            {
+                "pizza_id": item.pizza_id,
+                "name": item.name,
+                "size": item.size.value,
+                "quantity": item.quantity,
+                "unit_price": str(item.unit_price),
+            }
+            for item in order.lines
+        ],
+        "total": order.total,
+        "currency": order.currency,
+        "card_last4": order.card_last4,
+        "payment_id": order.payment_id,
+        "payment_outcome": _outcome(order),
+        "payment_reason": order.payment_reason,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "version": order.version,
+    }
+
+
+def _outcome(order: Order) -> str | None:
+    return order.payment_outcome.value if order.payment_outcome else None
+
+
+def _order(row: Any) -> Order:
+    values = row._mapping
+    outcome = values["payment_outcome"]
+    return Order(
+        order_id=values["order_id"],
+        customer=Customer(**values["customer"]),
+        delivery_address=Address(**values["delivery_address"]),
+        lines=tuple(
+            OrderItem(
+                pizza_id=item["pizza_id"],
+                name=item["name"],
+                size=PizzaSize(item["size"]),
+                quantity=item["quantity"],
+                unit_price=Decimal(item["unit_price"]),
+            )
+            for item in values["items"]
+        ),
+        currency=values["currency"],
+        card_last4=values["card_last4"],
+        idempotency_key=values["idempotency_key"],
+        request_fingerprint=values["request_fingerprint"],
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        status=OrderStatus(values["status"]),
+        payment_id=values["payment_id"],
+        payment_outcome=PaymentOutcome(outcome) if outcome is not None else None,
+        payment_reason=values["payment_reason"],
+        version=values["version"],
+    )
+
+
+# The outbox, for the relay (:mod:`order_svc.outbox`).
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,96 +237,6 @@ class OutboxRecord:
     attempts: int
     published_at: datetime | None
     trace_context: str | None
-
-
-def _order(row: Any) -> OrderRecord:
-    values = dict(row._mapping)
-    values["status"] = OrderStatus(values["status"])
-    values["total"] = Decimal(values["total"]).quantize(Decimal("0.01"))
-    return OrderRecord(**values)
-
-
-async def insert_order(conn: AsyncConnection, record: OrderRecord) -> None:
-    values = {field: getattr(record, field) for field in OrderRecord.__slots__}
-    values["status"] = record.status.value
-    await conn.execute(insert(orders).values(**values))
-
-
-async def get_order(conn: AsyncConnection, order_id: str) -> OrderRecord | None:
-    row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
-    return _order(row) if row else None
-
-
-async def get_order_by_key(conn: AsyncConnection, key: str) -> OrderRecord | None:
-    row = (await conn.execute(select(orders).where(orders.c.idempotency_key == key))).first()
-    return _order(row) if row else None
-
-
-async def claim(
-    conn: AsyncConnection,
-    order: OrderRecord,
-    *,
-    now: datetime,
-    statuses: frozenset[OrderStatus] = frozenset({OrderStatus.PAYMENT_UNAVAILABLE}),
-) -> int | None:
-    """Take ``order`` into ``payment_pending`` for this actor: its new version, or None.
-
-    Only from one of ``statuses`` and only if nobody changed the order since it was read
-    (same version). A customer's retry takes only ``payment_unavailable`` orders; the
-    recovery worker also takes ``payment_pending`` ones left by a request that died.
-    """
-    result = await conn.execute(
-        update(orders)
-        .where(orders.c.order_id == order.order_id)
-        .where(orders.c.version == order.version)
-        .where(orders.c.status.in_([status.value for status in statuses]))
-        .values(status=OrderStatus.PAYMENT_PENDING.value, updated_at=now, version=order.version + 1)
-    )
-    return order.version + 1 if result.rowcount == 1 else None
-
-
-async def set_payment_result(
-    conn: AsyncConnection,
-    order_id: str,
-    *,
-    version: int,
-    status: OrderStatus,
-    now: datetime,
-    payment_id: str | None = None,
-    outcome: str | None = None,
-    reason: str | None = None,
-) -> bool:
-    """Settle an unsettled order still at ``version``; False if it changed since."""
-    result = await conn.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .where(orders.c.version == version)
-        .where(orders.c.status.in_([s.value for s in _UNSETTLED]))
-        .values(
-            status=status.value,
-            payment_id=payment_id,
-            payment_outcome=outcome,
-            payment_reason=reason,
-            updated_at=now,
-            version=version + 1,
-        )
-    )
-    return result.rowcount == 1
-
-
-async def unsettled_orders(
-    conn: AsyncConnection, *, unchanged_since: datetime, limit: int
-) -> list[OrderRecord]:
-    """Orders in payment_pending or payment_unavailable not touched since ``unchanged_since``,
-    oldest first."""
-    query = (
-        select(orders)
-        .where(orders.c.status.in_([s.value for s in _UNSETTLED]))
-        .where(orders.c.updated_at < unchanged_since)
-        .order_by(orders.c.updated_at)
-        .limit(limit)
-    )
-    return [_order(row) for row in await conn.execute(query)]
 
 
 async def add_to_outbox(
