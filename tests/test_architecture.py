@@ -43,6 +43,7 @@ PURE_STDLIB = frozenset(
         "functools",
         "hashlib",
         "itertools",
+        "json",
         "math",
         "random",
         "re",

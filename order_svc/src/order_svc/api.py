@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Annotated, Any
 
 import structlog
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from pydantic import BaseModel
 
-from order_svc import repository
 from order_svc.api_models import (
-    AddressIn,
-    CustomerIn,
+    AddressOut,
+    CustomerOut,
     EventOut,
     ItemOut,
     MenuOut,
@@ -26,15 +23,16 @@ from order_svc.api_models import (
     OrderOut,
     PaymentOut,
 )
+from order_svc.domain import LineRequest, Order, PlaceOrder
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
-from order_svc.placing import IdempotencyConflict, OrderPlacer, Placement
-from pizza_common.contracts import ORDER_PLACED
+from order_svc.service import IdempotencyConflict, OrderService, Placement
+from order_svc.store import OrderView
+from pizza_common.contracts import ORDER_PLACED, Address, Customer, is_valid_idempotency_key
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("order_svc.api")
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class Problem(BaseModel):
@@ -58,9 +56,9 @@ def _problem_spec(description: str) -> ResponseSpec:
 
 
 @get("/menu", tags=["menu"], summary="What can be ordered, with prices")
-async def menu(state: State) -> MenuOut:
+async def menu(currency: NamedDependency[str]) -> MenuOut:
     return MenuOut(
-        currency=state.currency,
+        currency=currency,
         pizzas=[
             MenuPizzaOut(
                 pizza_id=p.pizza_id, name=p.name, description=p.description, prices=p.prices
@@ -128,7 +126,7 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
 )
 async def place_order(
     data: JSONBody[OrderIn],
-    state: State,
+    orders: NamedDependency[OrderService],
     idempotency_key: Annotated[
         str | None,
         HeaderParameter(
@@ -142,13 +140,12 @@ async def place_order(
     ] = None,
 ) -> Response[Any]:
     language = pick_language(accept_language)
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+    if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
         return problem(
             400, "Bad request", "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -"
         )
-    placer: OrderPlacer = state.placer
     try:
-        placement = await placer.place(data, idempotency_key)
+        placement = await orders.place(place_order_command(data, idempotency_key))
     except IdempotencyConflict as exc:
         return problem(
             409,
@@ -157,17 +154,19 @@ async def place_order(
             order_id=str(exc),
         )
     with structlog.contextvars.bound_contextvars(order_id=placement.order.order_id):
-        return await _answer(placement, state, language)
+        return await _answer(placement, orders, language)
 
 
-async def _answer(placement: Placement, state: State, language: Language) -> Response[Any]:
+async def _answer(placement: Placement, orders: OrderService, language: Language) -> Response[Any]:
     order = placement.order
     headers: dict[str, str] = {"Content-Language": language}
     if placement.replayed:
         headers["Idempotent-Replayed"] = "true"
     match placement.outcome:
         case "accepted":
-            body = await _order_out(state, order.order_id)
+            # As GET /orders/{order_id} serves it, with its event as it is now.
+            view = await orders.find(order.order_id)
+            body = order_out(view) if view else None
             headers["Location"] = f"/orders/{order.order_id}"
             return Response(body, status_code=201, headers=headers)
         case "declined":
@@ -237,39 +236,63 @@ _REASONS = {"card_declined", "insufficient_funds", "amount_over_limit"}
     summary="An order as order_svc knows it",
     responses={404: _problem_spec("No such order")},
 )
-async def get_order(order_id: FromPath[str], state: State) -> Response[Any]:
-    body = await _order_out(state, order_id)
-    if body is None:
+async def get_order(
+    order_id: FromPath[str], orders: NamedDependency[OrderService]
+) -> Response[Any]:
+    view = await orders.find(order_id)
+    if view is None:
         return problem(404, "Not found", f"there is no order {order_id}")
-    return Response(body)
+    return Response(order_out(view))
 
 
-async def _order_out(state: State, order_id: str) -> OrderOut | None:
-    async with state.engine.connect() as conn:
-        order = await repository.get_order(conn, order_id)
-        event = await repository.event_for_order(conn, order_id)
-    if order is None:
-        return None
+def place_order_command(order: OrderIn, idempotency_key: str | None) -> PlaceOrder:
+    """What the customer asks for, as the service takes it."""
+    customer, address = order.customer, order.delivery_address
+    return PlaceOrder(
+        customer=Customer(name=customer.name, phone=customer.phone, email=customer.email),
+        delivery_address=Address(
+            street=address.street,
+            postal_code=address.postal_code,
+            city=address.city,
+            instructions=address.instructions,
+        ),
+        lines=tuple(LineRequest(item.pizza_id, item.size, item.quantity) for item in order.items),
+        card_number=order.payment.card_number,
+        idempotency_key=idempotency_key,
+    )
+
+
+def order_out(view: OrderView) -> OrderOut:
+    order: Order = view.order
+    event = view.event
+    customer, address = order.customer, order.delivery_address
     return OrderOut(
         order_id=order.order_id,
         status=order.status,
         items=[
             ItemOut(
-                pizza_id=item["pizza_id"],
-                name=item["name"],
-                size=item["size"],
-                quantity=item["quantity"],
-                unit_price=item["unit_price"],
-                line_total=(Decimal(item["unit_price"]) * item["quantity"]),
+                pizza_id=item.pizza_id,
+                name=item.name,
+                size=item.size,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                line_total=item.unit_price * item.quantity,
             )
-            for item in order.items
+            for item in order.lines
         ],
         total=order.total,
         currency=order.currency,
-        customer=CustomerIn.model_validate(order.customer),
-        delivery_address=AddressIn.model_validate(order.delivery_address),
+        customer=CustomerOut(name=customer.name, phone=customer.phone, email=customer.email),
+        delivery_address=AddressOut(
+            street=address.street,
+            postal_code=address.postal_code,
+            city=address.city,
+            instructions=address.instructions,
+        ),
         payment=PaymentOut(
-            payment_id=order.payment_id, outcome=order.payment_outcome, reason=order.payment_reason
+            payment_id=order.payment_id,
+            outcome=order.payment_outcome.value if order.payment_outcome else None,
+            reason=order.payment_reason,
         ),
         event=EventOut(
             topic=ORDER_PLACED,

@@ -11,9 +11,8 @@ from pydantic_core import PydanticCustomError
 
 from order_svc.domain import OrderStatus
 from order_svc.menu import MENU
-from pizza_common.contracts import PizzaSize
+from pizza_common.contracts import MAX_QUANTITY, PizzaSize
 
-MAX_QUANTITY = 20
 MAX_LINES = 20
 
 
@@ -65,6 +64,19 @@ class OrderIn(_Input):
     payment: PaymentIn
 
 
+class CustomerOut(BaseModel):
+    name: str
+    phone: str
+    email: str | None
+
+
+class AddressOut(BaseModel):
+    street: str
+    postal_code: str
+    city: str
+    instructions: str | None
+
+
 class ItemOut(BaseModel):
     pizza_id: str
     name: str
@@ -93,8 +105,8 @@ class OrderOut(BaseModel):
     items: list[ItemOut]
     total: Decimal
     currency: str
-    customer: CustomerIn
-    delivery_address: AddressIn
+    customer: CustomerOut
+    delivery_address: AddressOut
     payment: PaymentOut
     event: EventOut | None = Field(description="order.placed, once the order is paid")
     created_at: datetime

@@ -1,4 +1,9 @@
-"""order_svc as a litestar application."""
+"""order_svc as a litestar application: the composition root.
+
+Creating the app touches nothing (so building it is free, e.g. for OpenAPI): the
+database, Kafka producer, payment client and background workers exist only while it
+runs, in :class:`Runtime`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,18 @@ from collections.abc import AsyncIterator
 import httpx
 import structlog
 from litestar import Litestar, Router
+from litestar.di import Provide
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from sqlalchemy.exc import SQLAlchemyError
 
 from order_svc.admission import Admission
 from order_svc.api import get_order, menu, place_order
 from order_svc.metrics import on_breaker_change
 from order_svc.outbox import OutboxRelay
 from order_svc.payment_client import PaymentClient
-from order_svc.placing import OrderPlacer
 from order_svc.recovery import RecoveryWorker
+from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
+from order_svc.store import OrderStore, StoreError
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
     AsyncProducer,
@@ -32,21 +38,23 @@ from pizza_common.runtime import make_engine, migrate
 from pizza_common.web import service_app
 
 log = structlog.get_logger("order_svc")
+MIGRATIONS = "order_svc:migrations"
 
 
-def create_app(settings: OrderSettings | None = None) -> Litestar:
-    """The app; nothing connects until it starts (so building it is free, e.g. for OpenAPI)."""
-    settings = settings or OrderSettings()
-    admission = Admission(
-        limit=settings.admission_limit,
-        budget_s=settings.payment_deadline_s,
-        retry_after_s=settings.shed_retry_after_s,
-    )
+class Runtime:
+    """What exists only while the app runs: the store and the service on top of it, the
+    outbox relay and the recovery worker."""
+
+    def __init__(self, settings: OrderSettings) -> None:
+        self.settings = settings
+        self._store: OrderStore | None = None
+        self._service: OrderService | None = None
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
         engine = make_engine(settings.db_url)
-        await migrate(engine, "order_svc:migrations")
+        await migrate(engine, MIGRATIONS)
         kafka = KafkaSettings()
         producer = AsyncProducer(
             producer_config(
@@ -78,25 +86,22 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             retry_after_s=settings.retry_after_s,
             on_breaker_change=on_breaker_change,
         )
-        app.state.engine = engine
-        app.state.currency = settings.currency
-        app.state.placer = OrderPlacer(
-            engine,
+        self._store = OrderStore(engine)
+        self._service = OrderService(
+            self._store,
             payments,
             currency=settings.currency,
             budget_s=settings.payment_deadline_s,
             reserve_s=settings.payment_answer_reserve_s,
+            accept_within_s=settings.recovery_accept_within_s,
             on_event=relay.wake,
         )
         recovery = RecoveryWorker(
-            engine,
-            payments,
+            self._service,
             interval_s=settings.recovery_interval_s,
             # Never an order whose request may still be running: that one settles it.
             after_s=max(settings.recovery_after_s, settings.payment_deadline_s),
-            accept_within_s=settings.recovery_accept_within_s,
             batch=settings.recovery_batch,
-            on_event=relay.wake,
         )
         relay_task = asyncio.create_task(relay.run()) if settings.relay_enabled else None
         recovery_task = asyncio.create_task(recovery.run()) if settings.recovery_enabled else None
@@ -109,19 +114,39 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            self._service = self._store = None
             await asyncio.to_thread(producer.close, 5.0)
             await http.aclose()
             await engine.dispose()
 
-    async def database_ready() -> str | None:
+    def service(self) -> OrderService:
+        if self._service is None:
+            raise RuntimeError("order_svc has not started")
+        return self._service
+
+    def currency(self) -> str:
+        return self.settings.currency
+
+    async def database_ready(self) -> str | None:
+        if self._store is None:
+            return "database: not started"
         try:
-            async with app.state.engine.connect() as conn:
-                await conn.exec_driver_sql("SELECT 1")
-        except (SQLAlchemyError, OSError) as exc:  # readiness reports, it never raises
+            await self._store.ping()
+        except (StoreError, OSError) as exc:  # readiness reports, it never raises
             return f"database: {exc}"
         return None
 
-    app = service_app(
+
+def create_app(settings: OrderSettings | None = None) -> Litestar:
+    """The app; nothing connects until it starts."""
+    settings = settings or OrderSettings()
+    runtime = Runtime(settings)
+    admission = Admission(
+        limit=settings.admission_limit,
+        budget_s=settings.payment_deadline_s,
+        retry_after_s=settings.shed_retry_after_s,
+    )
+    return service_app(
         title="order_svc",
         description="Takes pizza orders: validates, charges through payment_svc, "
         "publishes order.placed. See docs/contracts.md.",
@@ -131,8 +156,11 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
             Router(path="/", route_handlers=[place_order], middleware=[admission]),
             get_order,
         ],
-        ready_checks={"database": database_ready},
-        lifespan=[lifespan],
+        ready_checks={"database": runtime.database_ready},
+        dependencies={
+            "orders": Provide(runtime.service, sync_to_thread=False),
+            "currency": Provide(runtime.currency, sync_to_thread=False),
+        },
+        lifespan=[runtime.lifespan],
         request_max_body_size=settings.max_body_bytes,
     )
-    return app

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
 
 import structlog
 from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from order_svc import repository
+from order_svc import store
 from order_svc.metrics import OUTBOX_BACKLOG
-from order_svc.repository import OutboxRecord
-from pizza_common.contracts import OrderPlaced, from_avro_json
+from order_svc.store import OutboxRecord
+from pizza_common.contracts import OrderPlaced, from_avro_json, utc_now
 from pizza_common.kafka import AsyncProducer, AvroEventCodec, EventEncodeError
 from pizza_common.runtime import extract_headers, inject_headers, span
 
@@ -68,7 +67,7 @@ class OutboxRelay:
     async def _count_backlog(self) -> None:
         try:
             async with self._engine.connect() as conn:
-                OUTBOX_BACKLOG.set(await repository.outbox_backlog(conn))
+                OUTBOX_BACKLOG.set(await store.outbox_backlog(conn))
         except (SQLAlchemyError, OSError) as exc:  # the database is away: count next time
             log.warning("outbox backlog not counted", error=repr(exc))
 
@@ -90,7 +89,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One pass over pending events; returns how many were published."""
         async with self._engine.connect() as conn:
-            pending = await repository.pending_events(conn, self._batch)
+            pending = await store.pending_events(conn, self._batch)
         if not pending:
             self._failures = 0
             return 0
@@ -103,11 +102,11 @@ class OutboxRelay:
             for row, result in zip(pending, results, strict=True)
             if isinstance(result, BaseException)
         ]
-        now = datetime.now(UTC)
+        now = utc_now()
         async with self._engine.begin() as conn:
-            await repository.mark_published(conn, sent, now)
+            await store.mark_published(conn, sent, now)
             if failed:
-                await repository.record_publish_failure(
+                await store.record_publish_failure(
                     conn, [row.id for row, _ in failed], str(failed[0][1])
                 )
         await self._count_backlog()  # counted anew: a decrement could race the count

@@ -28,7 +28,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from order_svc.breaker import CircuitBreaker, CircuitOpen, State, Verdict
-from order_svc.saga import ChargeState, ChargeStatus
+from order_svc.domain import ChargeState, ChargeStatus
 
 log = structlog.get_logger("order_svc.payment")
 TRANSIENT_STATUS = frozenset({409, 502, 503, 504})

@@ -17,7 +17,7 @@ import pytest
 from pizza_common.kafka import KafkaSettings
 from pizza_infra.config import InfraSettings
 from tests.order_svc.conftest import Payment, example_order, order_process
-from tests.order_svc.test_order_flow import PATIENCE, events_for, post_order
+from tests.order_svc.integration.test_order_flow import PATIENCE, events_for, post_order
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from order_svc import repository
+from order_svc import store
 from order_svc.outbox import OutboxRelay
 from pizza_common.contracts import to_avro_json
 from pizza_common.runtime import make_engine, migrate
@@ -43,7 +43,7 @@ async def test_the_backlog_counts_events_committed_while_a_pass_hangs(tmp_path: 
     async def commit_events(count: int) -> None:
         async with engine.begin() as conn:
             for _ in range(count):
-                await repository.add_to_outbox(
+                await store.add_to_outbox(
                     conn,
                     event_id=str(uuid.uuid4()),
                     topic="order.placed",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from order_svc.saga import (
+from order_svc.domain import (
     TOO_LATE,
     UNCONFIRMED,
     Accept,

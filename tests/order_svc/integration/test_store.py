@@ -1,0 +1,100 @@
+"""The order store on a real (SQLite) database: an Order comes back as it was saved, and a
+change is saved only at the version it was decided on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from order_svc.domain import OrderStatus
+from order_svc.store import KeyTaken, OrderStore, pending_events
+from pizza_common.contracts import OrderPlaced, from_avro_json
+from pizza_common.runtime import make_engine, migrate
+from tests.order_svc.unit.test_order import NOW, placed
+
+LATER = NOW + timedelta(seconds=1)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'order.db'}")
+    await migrate(engine, "order_svc:migrations")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def store(engine: AsyncEngine) -> OrderStore:
+    return OrderStore(engine)
+
+
+async def test_an_order_comes_back_as_it_was_saved(store: OrderStore) -> None:
+    order = placed()
+    await store.add(order)
+    assert await store.get(order.order_id) == order
+    assert await store.by_idempotency_key("key-1") == order
+    assert await store.get("nope") is None
+    view = await store.view(order.order_id)
+    assert view is not None
+    assert (view.order, view.event) == (order, None)
+
+
+async def test_an_idempotency_key_holds_one_order(store: OrderStore) -> None:
+    await store.add(placed())
+    with pytest.raises(KeyTaken):
+        await store.add(replace(placed(), order_id="o-2"))
+
+
+async def test_a_change_is_saved_only_at_the_version_it_was_decided_on(store: OrderStore) -> None:
+    order = placed()
+    await store.add(order)
+    unavailable = order.payment_unavailable("timeout", LATER)
+    assert await store.save(unavailable)
+    assert await store.get(order.order_id) == unavailable
+    # Decided on the order as first read: someone changed it since.
+    assert not await store.save(order.decline("card_declined", LATER, payment_id="pay_1"))
+    assert await store.get(order.order_id) == unavailable
+    retried = unavailable.retry_payment(LATER)
+    assert await store.save(retried)
+    assert not await store.save(unavailable.take_over(LATER))  # the same version, twice
+    assert (await store.get(order.order_id)) == retried
+
+
+async def test_accepting_saves_the_order_and_its_event_together(
+    store: OrderStore, engine: AsyncEngine
+) -> None:
+    order = replace(placed(), order_id=str(uuid.uuid4()))  # order.placed's ids are UUIDs
+    await store.add(order)
+    accepted, event = order.accept("pay_1", LATER)
+    assert await store.save(accepted, event=event)
+    view = await store.view(order.order_id)
+    assert view is not None
+    assert view.order.status is OrderStatus.ACCEPTED
+    assert view.event is not None
+    assert view.event.event_id == event.event_id
+    assert view.event.published_at is None
+    async with engine.connect() as conn:
+        [row] = await pending_events(conn, 10)
+    assert from_avro_json(OrderPlaced, row.payload) == event
+    # A second acceptance of the same version writes neither order nor event.
+    again, second = order.accept("pay_2", LATER)
+    assert not await store.save(again, event=second)
+    async with engine.connect() as conn:
+        assert len(await pending_events(conn, 10)) == 1
+
+
+async def test_unsettled_orders_are_found_oldest_first(store: OrderStore) -> None:
+    first, second = placed(), replace(placed(idempotency_key="key-2"), order_id="o-2")
+    await store.add(first)
+    await store.add(second)
+    accepted, event = second.accept("pay_1", LATER)
+    await store.save(accepted, event=event)
+    found = await store.unsettled(unchanged_since=datetime.now(UTC), limit=10)
+    assert [o.order_id for o in found] == [first.order_id]
+    assert await store.unsettled(unchanged_since=NOW, limit=10) == []
