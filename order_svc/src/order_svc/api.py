@@ -29,7 +29,13 @@ from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
 from order_svc.service import IdempotencyConflict, OrderService, Placement
 from order_svc.store import OrderView
-from pizza_common.contracts import ORDER_PLACED, Address, Customer, is_valid_idempotency_key
+from pizza_common.contracts import (
+    IDEMPOTENCY_KEY_RULE,
+    ORDER_PLACED,
+    Address,
+    Customer,
+    is_valid_idempotency_key,
+)
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("order_svc.api")
@@ -141,9 +147,7 @@ async def place_order(
 ) -> Response[Any]:
     language = pick_language(accept_language)
     if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
-        return problem(
-            400, "Bad request", "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -"
-        )
+        return problem(400, "Bad request", f"Idempotency-Key must be {IDEMPOTENCY_KEY_RULE}")
     try:
         placement = await orders.place(place_order_command(data, idempotency_key))
     except IdempotencyConflict as exc:

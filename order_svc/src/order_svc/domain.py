@@ -18,9 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from order_svc.menu import MENU, Pizza
-from pizza_common.contracts import Address, Customer, OrderItem, OrderPlaced, PizzaSize
-
-CENT = Decimal("0.01")
+from pizza_common.contracts import CENT, Address, Customer, OrderItem, OrderPlaced, PizzaSize
 
 
 class OrderStatus(StrEnum):

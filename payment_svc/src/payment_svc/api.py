@@ -35,7 +35,13 @@ from payment_svc.domain import (
 )
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
 from payment_svc.shared_simulation import SharedSimulation
-from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
+from pizza_common.contracts import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MIN_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_KEY_RULE,
+    is_valid_idempotency_key,
+)
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")
@@ -86,7 +92,7 @@ async def _require_idempotency_key(request: Request[Any, Any, Any]) -> Response[
         return problem(
             400,
             "Bad request",
-            f"the {IDEMPOTENCY_HEADER} header must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+            f"the {IDEMPOTENCY_HEADER} header must be {IDEMPOTENCY_KEY_RULE}",
         )
     return None
 
@@ -137,8 +143,8 @@ async def pay(
         str,
         HeaderParameter(
             name=IDEMPOTENCY_HEADER,
-            min_length=1,
-            max_length=128,
+            min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+            max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
             pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
             description="chosen by the client, one per payment attempt; retries reuse it",
         ),
@@ -213,8 +219,8 @@ async def get_payment(
 KeyPath = Annotated[
     str,
     PathParameter(
-        min_length=1,
-        max_length=128,
+        min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
         description="the Idempotency-Key the payment was (or may be) requested with",
     ),
@@ -234,7 +240,7 @@ KeyPath = Annotated[
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
         ),
-        400: _problem_spec("the key is not 1 to 128 characters of A-Z a-z 0-9 . _ : -"),
+        400: _problem_spec(f"the key is not {IDEMPOTENCY_KEY_RULE}"),
     },
 )
 async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]) -> KeyStatusJSON:
