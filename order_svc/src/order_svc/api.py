@@ -27,7 +27,8 @@ from order_svc.domain import LineRequest, Order, PlaceOrder
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
-from order_svc.service import IdempotencyConflict, OrderService, Placement
+from order_svc.service import RETRY_SOON_S, IdempotencyConflict, OrderService, Placement
+from order_svc.settings import DEFAULT_MAX_BODY_BYTES
 from order_svc.store import OrderView
 from pizza_common.contracts import (
     IDEMPOTENCY_KEY_RULE,
@@ -37,8 +38,6 @@ from pizza_common.contracts import (
     is_valid_idempotency_key,
 )
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
-
-log = structlog.get_logger("order_svc.api")
 
 
 class Problem(BaseModel):
@@ -122,7 +121,7 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
         400: _problem_spec(
             "Body empty, not UTF-8, not JSON or nested too deeply; or a bad Idempotency-Key"
         ),
-        413: _problem_spec("Body larger than the limit (64 KiB)"),
+        413: _problem_spec(f"Body larger than the limit ({DEFAULT_MAX_BODY_BYTES // 1024} KiB)"),
         422: _problem_spec("Invalid order: one message per field"),
         503: _problem_spec(
             "Payment not confirmed yet, or too many orders at once: try again after "
@@ -185,7 +184,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 reason=reason,
             )
         case "unavailable":
-            retry_after = placement.retry_after_s or 1
+            retry_after = placement.retry_after_s or RETRY_SOON_S
             return problem(
                 503,
                 text("payment_unavailable_title", language),
@@ -202,7 +201,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 # Nothing is replayed yet: the answer comes once the first request ends.
                 headers={
                     "Content-Language": language,
-                    "Retry-After": str(placement.retry_after_s or 1),
+                    "Retry-After": str(placement.retry_after_s or RETRY_SOON_S),
                 },
                 order_id=order.order_id,
             )

@@ -34,7 +34,7 @@ from payment_svc.domain import (
     KeyVoided,
 )
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
-from payment_svc.shared_simulation import SharedSimulation
+from payment_svc.shared_simulation import DEFAULT_REFRESH_S, SharedSimulation
 from pizza_common.contracts import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_MIN_LENGTH,
@@ -51,7 +51,9 @@ MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The client gave up (nginx's code): only our own log sees it.
 CLIENT_CLOSED_REQUEST = 499
-RETRY_AFTER = {"Retry-After": "1"}
+# Retry-After (seconds) of a 409 (a request holds the key) and of a simulated outage.
+RETRY_AFTER_S = 1
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def _problem_spec(description: str) -> ResponseSpec:
@@ -327,7 +329,8 @@ async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> Simul
     summary="Replace the whole simulation, for every instance",
     description=(
         "Stored in the service's database. The instance that takes the request applies it "
-        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S (default 0.5 s)."
+        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S "
+        f"(default {DEFAULT_REFRESH_S} s)."
     ),
     tags=["admin"],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
