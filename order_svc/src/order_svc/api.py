@@ -23,13 +23,12 @@ from order_svc.api_models import (
     OrderOut,
     PaymentOut,
 )
-from order_svc.domain import LineRequest, Order, PlaceOrder
+from order_svc.domain import LineRequest, Order, OrderView, PlaceOrder
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
 from order_svc.service import RETRY_SOON_S, IdempotencyConflict, OrderService, Placement
 from order_svc.settings import DEFAULT_MAX_BODY_BYTES
-from order_svc.store import OrderView
 from pizza_common.contracts import (
     IDEMPOTENCY_KEY_RULE,
     ORDER_PLACED,

@@ -28,6 +28,7 @@ from order_svc.admission import request_deadline
 from order_svc.domain import (
     Order,
     OrderStatus,
+    OrderView,
     PaymentOutcome,
     PlaceOrder,
     Void,
@@ -44,7 +45,7 @@ from order_svc.payment_client import (
     PaymentResult,
     PaymentUnavailable,
 )
-from order_svc.store import KeyTaken, OrderStore, OrderView, StoreError
+from order_svc.store import KeyTaken, OrderStore, StoreError
 from pizza_common.contracts import OrderPlaced, utc_now
 
 log = structlog.get_logger("order_svc.placing")

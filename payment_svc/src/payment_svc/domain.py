@@ -55,7 +55,6 @@ class DeclineReason(StrEnum):
 # Reasons a rule on a card number may give; the amount limit has its own rule.
 CARD_DECLINE_REASONS = frozenset({DeclineReason.CARD_DECLINED, DeclineReason.INSUFFICIENT_FUNDS})
 
-APPROVING_CARD = "4242424242424242"
 DEFAULT_DECLINED_CARDS: Mapping[str, DeclineReason] = MappingProxyType(
     {
         "4000000000000002": DeclineReason.CARD_DECLINED,
@@ -234,10 +233,6 @@ class Payment:
             card_last4=request.card_last4,
             created_at=at,
         )
-
-    @property
-    def voidable(self) -> bool:
-        return self.status is VOIDABLE
 
 
 # Idempotency keys ------------------------------------------------------------------------
