@@ -6,6 +6,9 @@ from pydantic_settings import SettingsConfigDict
 
 from pizza_common.runtime import PORTS, ServiceSettings
 
+# The largest request body taken by default (an order is a few hundred bytes).
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
 
 class OrderSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_", extra="ignore")
@@ -13,7 +16,7 @@ class OrderSettings(ServiceSettings):
     service_name: str = "order_svc"
     port: int = PORTS.order
 
-    payment_url: str = "http://127.0.0.1:8002"
+    payment_url: str = f"http://127.0.0.1:{PORTS.payment}"
     # One attempt may take this long before it counts as a timeout and is retried ...
     payment_attempt_timeout_s: float = 1.0
     # ... and the customer has an answer within this, counted from the request's arrival,
@@ -44,7 +47,7 @@ class OrderSettings(ServiceSettings):
     recovery_batch: int = 100
 
     currency: str = "CHF"
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     # The outbox relay: how many events it sends at once, and how long librdkafka may
     # try to deliver one before the relay takes it back and tries again later.

@@ -34,8 +34,14 @@ from payment_svc.domain import (
     KeyVoided,
 )
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
-from payment_svc.shared_simulation import SharedSimulation
-from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
+from payment_svc.shared_simulation import DEFAULT_REFRESH_S, SharedSimulation
+from pizza_common.contracts import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MIN_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_KEY_RULE,
+    is_valid_idempotency_key,
+)
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
 log = structlog.get_logger("payment_svc.api")
@@ -45,7 +51,9 @@ MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The client gave up (nginx's code): only our own log sees it.
 CLIENT_CLOSED_REQUEST = 499
-RETRY_AFTER = {"Retry-After": "1"}
+# Retry-After (seconds) of a 409 (a request holds the key) and of a simulated outage.
+RETRY_AFTER_S = 1
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def _problem_spec(description: str) -> ResponseSpec:
@@ -86,7 +94,7 @@ async def _require_idempotency_key(request: Request[Any, Any, Any]) -> Response[
         return problem(
             400,
             "Bad request",
-            f"the {IDEMPOTENCY_HEADER} header must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+            f"the {IDEMPOTENCY_HEADER} header must be {IDEMPOTENCY_KEY_RULE}",
         )
     return None
 
@@ -137,8 +145,8 @@ async def pay(
         str,
         HeaderParameter(
             name=IDEMPOTENCY_HEADER,
-            min_length=1,
-            max_length=128,
+            min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+            max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
             pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
             description="chosen by the client, one per payment attempt; retries reuse it",
         ),
@@ -213,8 +221,8 @@ async def get_payment(
 KeyPath = Annotated[
     str,
     PathParameter(
-        min_length=1,
-        max_length=128,
+        min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
         description="the Idempotency-Key the payment was (or may be) requested with",
     ),
@@ -234,7 +242,7 @@ KeyPath = Annotated[
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
         ),
-        400: _problem_spec("the key is not 1 to 128 characters of A-Z a-z 0-9 . _ : -"),
+        400: _problem_spec(f"the key is not {IDEMPOTENCY_KEY_RULE}"),
     },
 )
 async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]) -> KeyStatusJSON:
@@ -321,7 +329,8 @@ async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> Simul
     summary="Replace the whole simulation, for every instance",
     description=(
         "Stored in the service's database. The instance that takes the request applies it "
-        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S (default 0.5 s)."
+        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S "
+        f"(default {DEFAULT_REFRESH_S} s)."
     ),
     tags=["admin"],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},

@@ -14,6 +14,7 @@ from payment_svc.domain import (
     SimulationConfig,
     parse_amount,
 )
+from payment_svc.shared_simulation import DEFAULT_REFRESH_S
 from pizza_common.runtime import PORTS, ServiceSettings
 
 # A default for local runs only: any deployment sets PAYMENT_ADMIN_TOKEN to a secret.
@@ -36,9 +37,10 @@ class PaymentSettings(ServiceSettings):
     amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
     # How old an instance's copy of the stored simulation may get: every instance follows a
     # change within this time (the one that took the PUT at once). Each refresh is a read.
-    simulation_refresh_s: float = Field(default=0.5, gt=0)
+    simulation_refresh_s: float = Field(default=DEFAULT_REFRESH_S, gt=0)
     # A claim on an idempotency key older than this is taken to be left by a crash; keep it
-    # above the longest latency the simulation allows (60 s) so live requests keep theirs.
+    # above the longest latency the simulation allows (domain's MAX_LATENCY_MS) so live requests
+    # keep theirs.
     stale_claim_s: float = Field(default=120.0, gt=0)
 
     @field_validator("latency_ms")

@@ -25,6 +25,9 @@ from payment_svc.domain import SimulationConfig
 
 log = structlog.get_logger("payment_svc.simulation")
 
+# How old an instance's copy may get by default (``PAYMENT_SIMULATION_REFRESH_S``).
+DEFAULT_REFRESH_S = 0.5
+
 
 class SimulationBackend(Protocol):
     """Where the shared simulation is kept: :class:`payment_svc.store.SimulationStore`, or a

@@ -4,7 +4,6 @@ events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kaf
 
 from pizza_common.kafka._codec import (
     MAGIC_BYTE,
-    REGISTRY_IO_ERRORS,
     AvroEventCodec,
     DecodeFailure,
     EventDecodeError,
@@ -27,7 +26,6 @@ from pizza_common.kafka._settings import KafkaSettings
 
 __all__ = [
     "MAGIC_BYTE",
-    "REGISTRY_IO_ERRORS",
     "AfterCommit",
     "AsyncProducer",
     "AvroEventCodec",

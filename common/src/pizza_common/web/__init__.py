@@ -4,7 +4,6 @@ logs and traces, and serving with uvicorn."""
 
 from pizza_common.web._app import (
     PROBLEM_JSON,
-    ReadyCheck,
     empty_body_first,
     problem,
     run_service,
@@ -13,7 +12,6 @@ from pizza_common.web._app import (
 
 __all__ = [
     "PROBLEM_JSON",
-    "ReadyCheck",
     "empty_body_first",
     "problem",
     "run_service",
