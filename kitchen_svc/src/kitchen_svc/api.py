@@ -9,14 +9,14 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from kitchen_svc.api_models import status_view
-from kitchen_svc.service import Kitchen
+from kitchen_svc.service import KitchenService
 from pizza_common.kafka import EventConsumer
 
 
 @get("/status", tags=["operations"])
 async def status(
     instance: NamedDependency[str],
-    kitchen: NamedDependency[Kitchen | None],
+    kitchen: NamedDependency[KitchenService | None],
     consumer: NamedDependency[EventConsumer | None],
 ) -> dict[str, Any]:
     """What this instance is doing now: partitions, current order, counts."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kitchen_svc.service import Kitchen
+from kitchen_svc.service import KitchenService
 from kitchen_svc.settings import CONSUMER_GROUP
 from pizza_common.kafka import EventConsumer
 
 
 def status_view(
-    instance: str, kitchen: Kitchen | None, consumer: EventConsumer | None
+    instance: str, kitchen: KitchenService | None, consumer: EventConsumer | None
 ) -> dict[str, Any]:
     """This instance's partitions, current order and counts; only its name while starting."""
     if kitchen is None or consumer is None:

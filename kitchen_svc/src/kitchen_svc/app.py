@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kitchen_svc.api import status
 from kitchen_svc.handlers import OrderPlacedHandler
 from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
-from kitchen_svc.service import Kitchen
+from kitchen_svc.service import KitchenService
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
 from kitchen_svc.store import TicketStore
 from pizza_common.contracts import ORDER_PLACED, OrderPlaced, OrderReady
@@ -47,7 +47,7 @@ class Runtime:
         self._engine: AsyncEngine | None = None
         self._task: asyncio.Task[None] | None = None
         self._store: TicketStore | None = None
-        self._kitchen: Kitchen | None = None
+        self._kitchen: KitchenService | None = None
         self._consumer: EventConsumer | None = None
 
     @asynccontextmanager
@@ -59,7 +59,7 @@ class Runtime:
         registry = registry_client(kafka.schema_registry_url)
         stopping = asyncio.Event()
         store = TicketStore(engine)
-        kitchen = Kitchen(
+        kitchen = KitchenService(
             instance=settings.instance_id,
             store=store,
             codec=AvroEventCodec(registry, OrderReady),
@@ -97,7 +97,7 @@ class Runtime:
     def instance(self) -> str:
         return self.settings.instance_id
 
-    def kitchen(self) -> Kitchen | None:
+    def kitchen(self) -> KitchenService | None:
         """The kitchen, None while starting."""
         return self._kitchen
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kitchen_svc.domain import Cook, Resend, Skip, next_step, why_uncookable
-from kitchen_svc.service import Kitchen, PlacedOrder
+from kitchen_svc.service import KitchenService, PlacedOrder
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import AfterCommit, ConsumedEvent, Outbox, RejectedEvent
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPlacedHandler:
-    kitchen: Kitchen
+    kitchen: KitchenService
 
     async def __call__(self, consumed: ConsumedEvent, outbox: Outbox) -> AfterCommit | None:
         order = consumed.event

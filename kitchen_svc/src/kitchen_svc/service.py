@@ -61,7 +61,7 @@ class ReadyEncoder(Protocol):
 
 
 @dataclass
-class Kitchen:
+class KitchenService:
     instance: str
     store: TicketStore
     codec: ReadyEncoder

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from kitchen_svc.app import MIGRATIONS
 from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.handlers import OrderPlacedHandler
-from kitchen_svc.service import Kitchen
+from kitchen_svc.service import KitchenService
 from kitchen_svc.store import TicketStore
 from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.kafka import ConsumedEvent, GiveBack, RejectedEvent
@@ -51,8 +51,8 @@ def store(engine: AsyncEngine) -> TicketStore:
     return TicketStore(engine)
 
 
-def _kitchen(store: TicketStore, cook_seconds: str = "0") -> Kitchen:
-    return Kitchen(
+def _kitchen(store: TicketStore, cook_seconds: str = "0") -> KitchenService:
+    return KitchenService(
         instance="kitchen-1",
         store=store,
         codec=JsonReady(),
