@@ -24,7 +24,7 @@ from pizza_common.kafka import ConsumerOptions, EventConsumer, KafkaSettings, re
 from pizza_common.runtime import exit_if_crashed, make_engine, migrate
 from pizza_common.web import service_app
 
-log = structlog.get_logger("delivery")
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = "delivery_svc:migrations"
 

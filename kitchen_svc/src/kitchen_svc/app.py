@@ -33,7 +33,7 @@ from pizza_common.kafka import (
 from pizza_common.runtime import exit_if_crashed, make_engine, migrate
 from pizza_common.web import service_app
 
-log = structlog.get_logger("kitchen")
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = "kitchen_svc:migrations"
 

@@ -32,7 +32,7 @@ from order_svc.store import OrderView
 from pizza_common.contracts import ORDER_PLACED, Address, Customer, is_valid_idempotency_key
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
-log = structlog.get_logger("order_svc.api")
+log = structlog.get_logger(__name__)
 
 
 class Problem(BaseModel):

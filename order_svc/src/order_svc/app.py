@@ -37,7 +37,7 @@ from pizza_common.kafka import (
 from pizza_common.runtime import make_engine, migrate
 from pizza_common.web import service_app
 
-log = structlog.get_logger("order_svc")
+log = structlog.get_logger(__name__)
 MIGRATIONS = "order_svc:migrations"
 
 

@@ -38,7 +38,7 @@ from payment_svc.shared_simulation import SharedSimulation
 from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
-log = structlog.get_logger("payment_svc.api")
+log = structlog.get_logger(__name__)
 
 # A payment body is a few hundred bytes; anything far larger is refused unread.
 MAX_BODY_BYTES = 16 * 1024

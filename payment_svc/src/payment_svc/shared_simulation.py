@@ -23,7 +23,7 @@ import structlog
 
 from payment_svc.domain import SimulationConfig
 
-log = structlog.get_logger("payment_svc.simulation")
+log = structlog.get_logger(__name__)
 
 
 class SimulationBackend(Protocol):
