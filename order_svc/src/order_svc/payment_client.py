@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from order_svc.breaker import CircuitBreaker, CircuitOpen, State, Verdict
 from order_svc.domain import ChargeState, ChargeStatus
 
-log = structlog.get_logger("order_svc.payment")
+log = structlog.get_logger(__name__)
 TRANSIENT_STATUS = frozenset({409, 502, 503, 504})
 
 UnavailableCause = Literal["circuit_open", "timeout", "unreachable", "server_error"]

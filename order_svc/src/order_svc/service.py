@@ -48,8 +48,7 @@ from order_svc.payment_client import (
 from order_svc.store import KeyTaken, OrderStore, StoreError
 from pizza_common.contracts import OrderPlaced, utc_now
 
-log = structlog.get_logger("order_svc.placing")
-recovery_log = structlog.get_logger("order_svc.recovery")
+log = structlog.get_logger(__name__)
 
 Outcome = Literal["accepted", "declined", "unavailable", "refused", "in_progress", "cancelled"]
 # payment answers 410 for a key that was voided: nothing is charged under it, ever.
@@ -243,9 +242,7 @@ class OrderService:
             # After a void the key is voided or declined, or a request still holds it.
             action = decide(charge, order_age=timedelta(0), accept_within=self._accept_within)
         if isinstance(action, Wait | Void):
-            recovery_log.info(
-                "order left for a later round", order_id=order.order_id, why=str(action)
-            )
+            log.info("order left for a later round", order_id=order.order_id, why=str(action))
             return False
         # Accept, decline or cancel, only if the order is still as we read (or claimed) it.
         settled = settle(order, action, self._now(), why=why)
@@ -254,7 +251,7 @@ class OrderService:
             self._on_event()
         if done:
             SAGA_SETTLED.labels(settled.how).inc()
-            recovery_log.info("order settled by recovery", order_id=order.order_id, how=settled.how)
+            log.info("order settled by recovery", order_id=order.order_id, how=settled.how)
         return done
 
     async def _change(

@@ -44,7 +44,7 @@ from pizza_common.contracts import (
 )
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
 
-log = structlog.get_logger("payment_svc.api")
+log = structlog.get_logger(__name__)
 
 # A payment body is a few hundred bytes; anything far larger is refused unread.
 MAX_BODY_BYTES = 16 * 1024

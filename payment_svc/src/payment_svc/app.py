@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,6 @@ from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_svc.api import (
     MAX_BODY_BYTES,
@@ -41,39 +40,40 @@ MIGRATIONS = "payment_svc:migrations"
 
 
 class Runtime:
-    """What exists only while the app runs: the engine, the store and the live simulation
-    on it, and the service on top of them."""
+    """What exists only while the app runs: the store and the live simulation on it, and
+    the service on top of them. Everything opened is closed again, whatever fails."""
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.settings = settings
-        self._engine: AsyncEngine | None = None
         self._store: PaymentStore | None = None
         self._simulation: SharedSimulation | None = None
         self._service: PaymentService | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(self.settings.db_url)
-        try:
+        settings = self.settings
+        async with AsyncExitStack() as stack:
+            engine = make_engine(settings.db_url)
+            stack.push_async_callback(engine.dispose)
             await migrate(engine, MIGRATIONS)
-            self._engine = engine
-            self._store = PaymentStore(engine)
-            self._simulation = await SharedSimulation.open(
+            store = PaymentStore(engine)
+            simulation = await SharedSimulation.open(
                 SimulationStore(engine),
-                seed=self.settings.simulation(),
-                refresh_s=self.settings.simulation_refresh_s,
+                seed=settings.simulation(),
+                refresh_s=settings.simulation_refresh_s,
             )
-            self._service = PaymentService(
-                self._store,
-                self._simulation,
+            service = PaymentService(
+                store,
+                simulation,
                 random.Random(),
-                stale_claim=timedelta(seconds=self.settings.stale_claim_s),
+                stale_claim=timedelta(seconds=settings.stale_claim_s),
                 answer_body=payment_view,
             )
-            yield
-        finally:
-            self._service = self._store = self._simulation = self._engine = None
-            await engine.dispose()
+            self._store, self._simulation, self._service = store, simulation, service
+            try:
+                yield
+            finally:
+                self._service = self._store = self._simulation = None
 
     def service(self) -> PaymentService:
         if self._service is None:
@@ -91,7 +91,7 @@ class Runtime:
         try:
             await self._store.ping()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"database unreachable: {type(exc).__name__}"
+            return f"unreachable: {type(exc).__name__}"
         return None
 
 

@@ -1,6 +1,11 @@
 """Kafka for the services: client settings, an awaitable producer, the consumer loop
 (transactions, dead letters, watchdog, truthful readiness) and the Avro codec that frames
-events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kafka)."""
+events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kafka).
+
+Services name confluent-kafka's types only through here (``SchemaRegistryClient``, what
+:func:`registry_client` returns and a codec takes)."""
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka._codec import (
     MAGIC_BYTE,
@@ -41,6 +46,7 @@ __all__ = [
     "Outbox",
     "PublishError",
     "RejectedEvent",
+    "SchemaRegistryClient",
     "consumer_config",
     "producer_config",
     "registry_client",
