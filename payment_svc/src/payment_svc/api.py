@@ -36,7 +36,7 @@ from payment_svc.domain import (
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
 from payment_svc.shared_simulation import SharedSimulation
 from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
-from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
+from pizza_common.web import PROBLEM_JSON, empty_body_first, problem, require_scope
 
 log = structlog.get_logger("payment_svc.api")
 
@@ -46,6 +46,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The client gave up (nginx's code): only our own log sees it.
 CLIENT_CLOSED_REQUEST = 499
 RETRY_AFTER = {"Retry-After": "1"}
+# What a caller's token must grant per route, once tokens are checked (docs/security.md).
+WRITE = require_scope("payments:write")
+READ = require_scope("payments:read")
+ADMIN = require_scope("payments:admin")
 
 
 def _problem_spec(description: str) -> ResponseSpec:
@@ -106,6 +110,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
         "`Idempotent-Replayed: true`."
     ),
     tags=["payments"],
+    guards=[WRITE],
     before_request=_require_idempotency_key,
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
@@ -193,6 +198,7 @@ async def pay(
     "/payments/{payment_id:str}",
     summary="A payment of the ledger",
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=PaymentJSON, description="the payment", generate_examples=False
@@ -230,6 +236,7 @@ KeyPath = Annotated[
         "records with the ledger."
     ),
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
@@ -251,6 +258,7 @@ async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]
         "and charges nothing. Answers the key's state after the void."
     ),
     tags=["payments"],
+    guards=[WRITE],
     status_code=200,
     responses={
         200: ResponseSpec(
@@ -285,7 +293,8 @@ async def void_key(
 
 
 def bearer_guard(token: str) -> Any:
-    """A guard that lets through requests carrying ``Authorization: Bearer <token>``."""
+    """A guard that lets through requests carrying ``Authorization: Bearer <token>``: the
+    admin API's static token, used only while tokens of the identity provider are not."""
     expected = f"Bearer {token}".encode()
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -309,6 +318,7 @@ _ADMIN_RESPONSES = {
     summary="The simulation in force, on every instance",
     description="Read from the service's database, where PUT stores it for every instance.",
     tags=["admin"],
+    guards=[ADMIN],
     responses=_ADMIN_RESPONSES,
     security=[{"adminToken": []}],
 )
@@ -324,6 +334,7 @@ async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> Simul
         "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S (default 0.5 s)."
     ),
     tags=["admin"],
+    guards=[ADMIN],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
     responses={

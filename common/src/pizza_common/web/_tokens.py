@@ -94,11 +94,12 @@ class KeySet:
     def __init__(
         self,
         settings: TokenSettings,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
-        self._http = http
+        self._given_http = http
+        self._own_http: httpx.AsyncClient | None = None
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._jwks_url = settings.jwks_url
@@ -106,6 +107,19 @@ class KeySet:
         self._loaded_at: float | None = None  # the last successful fetch
         self._lock = asyncio.Lock()
         self.fetches = 0
+
+    def _http(self) -> httpx.AsyncClient:
+        # Made on first use: building an app that never starts must open nothing.
+        if self._given_http is not None:
+            return self._given_http
+        if self._own_http is None:
+            self._own_http = httpx.AsyncClient()
+        return self._own_http
+
+    async def aclose(self) -> None:
+        if self._own_http is not None:
+            await self._own_http.aclose()
+            self._own_http = None
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         """The key ``kid``; None if the issuer does not (or no longer) publish it."""
@@ -145,10 +159,10 @@ class KeySet:
         timeout = self._settings.fetch_timeout_s
         if self._jwks_url is None:
             url = self._settings.issuer.rstrip("/") + DISCOVERY_PATH
-            answer = await self._http.get(url, timeout=timeout)
+            answer = await self._http().get(url, timeout=timeout)
             answer.raise_for_status()
             self._jwks_url = str(answer.json()["jwks_uri"])
-        answer = await self._http.get(self._jwks_url, timeout=timeout)
+        answer = await self._http().get(self._jwks_url, timeout=timeout)
         answer.raise_for_status()
         keys: dict[str, jwt.PyJWK] = {}
         for data in answer.json()["keys"]:
@@ -197,13 +211,10 @@ class TokenCheck:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient()
-        self.keys = KeySet(settings, self._http, clock)
+        self.keys = KeySet(settings, http, clock)
 
     async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
+        await self.keys.aclose()
 
     def rejected(self, description: str | None) -> TokenRejected:
         if description is None:  # no credentials: RFC 6750 names no error then
