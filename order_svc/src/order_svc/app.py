@@ -26,6 +26,7 @@ from order_svc.recovery import RecoveryWorker
 from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
 from order_svc.store import OrderStore, StoreError
+from order_svc.tokens import ClientCredentials, client_credentials
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
     AsyncProducer,
@@ -77,6 +78,7 @@ class Runtime:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
         HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
+        tokens = _token_source(settings)
         payments = PaymentClient(
             http,
             attempt_timeout_s=settings.payment_attempt_timeout_s,
@@ -85,6 +87,7 @@ class Runtime:
             breaker_open_s=settings.breaker_open_s,
             retry_after_s=settings.retry_after_s,
             on_breaker_change=on_breaker_change,
+            tokens=tokens,
         )
         self._store = OrderStore(engine)
         self._service = OrderService(
@@ -105,11 +108,13 @@ class Runtime:
         )
         relay_task = asyncio.create_task(relay.run()) if settings.relay_enabled else None
         recovery_task = asyncio.create_task(recovery.run()) if settings.recovery_enabled else None
+        # Fetches the first token at once and keeps it fresh: charges never wait for it.
+        tokens_task = asyncio.create_task(tokens.run()) if tokens else None
         log.info("order_svc started", port=settings.port, relay=settings.relay_enabled)
         try:
             yield
         finally:
-            for task in (relay_task, recovery_task):
+            for task in (relay_task, recovery_task, tokens_task):
                 if task:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -117,6 +122,8 @@ class Runtime:
             self._service = self._store = None
             await asyncio.to_thread(producer.close, 5.0)
             await http.aclose()
+            if tokens:
+                await tokens.aclose()
             await engine.dispose()
 
     def service(self) -> OrderService:
@@ -135,6 +142,19 @@ class Runtime:
         except (StoreError, OSError) as exc:  # readiness reports, it never raises
             return f"database: {exc}"
         return None
+
+
+def _token_source(settings: OrderSettings) -> ClientCredentials | None:
+    if not settings.oauth_token_url:
+        return None
+    return client_credentials(
+        settings.oauth_token_url,
+        settings.oauth_client_id,
+        settings.oauth_client_secret.get_secret_value(),
+        settings.oauth_scope,
+        timeout_s=settings.oauth_timeout_s,
+        refresh_ahead_s=settings.oauth_refresh_ahead_s,
+    )
 
 
 def create_app(settings: OrderSettings | None = None) -> Litestar:
