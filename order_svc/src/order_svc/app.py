@@ -26,6 +26,7 @@ from order_svc.recovery import RecoveryWorker
 from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
 from order_svc.store import OrderStore
+from order_svc.tokens import ClientCredentials, client_credentials
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
     AsyncProducer,
@@ -83,6 +84,10 @@ class Runtime:
             )
             stack.push_async_callback(http.aclose)
             HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
+            tokens = _token_source(settings)
+            if tokens is not None:
+                stack.push_async_callback(tokens.aclose)
+                stack.push_async_callback(_cancel, asyncio.create_task(tokens.run()))
             payments = PaymentClient(
                 http,
                 attempt_timeout_s=settings.payment_attempt_timeout_s,
@@ -91,6 +96,7 @@ class Runtime:
                 breaker_open_s=settings.breaker_open_s,
                 retry_after_s=settings.retry_after_s,
                 on_breaker_change=on_breaker_change,
+                tokens=tokens,
             )
             store = OrderStore(engine)
             service = OrderService(
@@ -142,6 +148,19 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _token_source(settings: OrderSettings) -> ClientCredentials | None:
+    if not settings.oauth_token_url:
+        return None
+    return client_credentials(
+        settings.oauth_token_url,
+        settings.oauth_client_id,
+        settings.oauth_client_secret.get_secret_value(),
+        settings.oauth_scope,
+        timeout_s=settings.oauth_timeout_s,
+        refresh_ahead_s=settings.oauth_refresh_ahead_s,
+    )
 
 
 def create_app(settings: OrderSettings | None = None) -> Litestar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.runtime import PORTS, ServiceSettings
@@ -35,6 +36,17 @@ class OrderSettings(ServiceSettings):
     breaker_open_s: float = 5.0
     # Retry-After for a 503 when the circuit is not open (payment slow or refusing).
     retry_after_s: int = 5
+
+    # Calls to payment carry an access token of the identity provider (client
+    # credentials, docs/security.md) once oauth_token_url is set; unset, none.
+    oauth_token_url: str | None = None
+    oauth_client_id: str = "order_svc"
+    oauth_client_secret: SecretStr = SecretStr("")
+    oauth_scope: str = "payments:write payments:read"
+    # A new token is fetched when this much of the current one's life is left (at most
+    # half of it): the provider may be down this long without any charge noticing.
+    oauth_refresh_ahead_s: float = Field(default=60.0, ge=0)
+    oauth_timeout_s: float = Field(default=2.0, gt=0)
 
     # The recovery worker: every interval it settles orders left in payment_pending or
     # payment_unavailable for longer than recovery_after_s, by asking payment what the

@@ -42,7 +42,7 @@ from pizza_common.contracts import (
     IDEMPOTENCY_KEY_RULE,
     is_valid_idempotency_key,
 )
-from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
+from pizza_common.web import PROBLEM_JSON, empty_body_first, problem, require_scope
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,10 @@ CLIENT_CLOSED_REQUEST = 499
 # Retry-After (seconds) of a 409 (a request holds the key) and of a simulated outage.
 RETRY_AFTER_S = 1
 RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
+# What a caller's token must grant per route, once tokens are checked (docs/security.md).
+WRITE = require_scope("payments:write")
+READ = require_scope("payments:read")
+ADMIN = require_scope("payments:admin")
 
 
 def _problem_spec(description: str) -> ResponseSpec:
@@ -114,6 +118,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
         "`Idempotent-Replayed: true`."
     ),
     tags=["payments"],
+    guards=[WRITE],
     before_request=_require_idempotency_key,
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
@@ -201,6 +206,7 @@ async def pay(
     "/payments/{payment_id:str}",
     summary="A payment of the ledger",
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=PaymentJSON, description="the payment", generate_examples=False
@@ -238,6 +244,7 @@ KeyPath = Annotated[
         "records with the ledger."
     ),
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
@@ -259,6 +266,7 @@ async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]
         "and charges nothing. Answers the key's state after the void."
     ),
     tags=["payments"],
+    guards=[WRITE],
     status_code=200,
     responses={
         200: ResponseSpec(
@@ -293,7 +301,8 @@ async def void_key(
 
 
 def bearer_guard(token: str) -> Any:
-    """A guard that lets through requests carrying ``Authorization: Bearer <token>``."""
+    """A guard that lets through requests carrying ``Authorization: Bearer <token>``: the
+    admin API's static token, used only while tokens of the identity provider are not."""
     expected = f"Bearer {token}".encode()
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -317,6 +326,7 @@ _ADMIN_RESPONSES = {
     summary="The simulation in force, on every instance",
     description="Read from the service's database, where PUT stores it for every instance.",
     tags=["admin"],
+    guards=[ADMIN],
     responses=_ADMIN_RESPONSES,
     security=[{"adminToken": []}],
 )
@@ -333,6 +343,7 @@ async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> Simul
         f"(default {DEFAULT_REFRESH_S} s)."
     ),
     tags=["admin"],
+    guards=[ADMIN],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
     responses={

@@ -10,11 +10,9 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
-from litestar import Litestar, Request, Response, Router
+from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -34,7 +32,7 @@ from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore, SimulationStore
 from pizza_common.runtime import make_engine, migrate
-from pizza_common.web import problem, service_app
+from pizza_common.web import TokenCheck, service_app
 
 MIGRATIONS = "payment_svc:migrations"
 
@@ -95,17 +93,16 @@ class Runtime:
         return None
 
 
-def _unauthorized(_request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    return problem(401, "Unauthorized", exc.detail, headers=exc.headers)
-
-
 def create_app(settings: PaymentSettings | None = None) -> Litestar:
     settings = settings or PaymentSettings()
     runtime = Runtime(settings)
+    tokens = settings.tokens()
+    # With tokens checked, only a payments:admin token opens the admin API, never the
+    # static token; without, the static token does (a local default).
     admin = Router(
         path="/",
         route_handlers=[get_simulation, put_simulation],
-        guards=[bearer_guard(settings.admin_token)],
+        guards=[bearer_guard(settings.admin_token)] if tokens is None else [],
     )
     description = "Simulated payments with configurable latency, failures and declines."
     return service_app(
@@ -118,8 +115,8 @@ def create_app(settings: PaymentSettings | None = None) -> Litestar:
             "simulation": Provide(runtime.simulation, sync_to_thread=False),
         },
         lifespan=[runtime.lifespan],
-        exception_handlers={NotAuthorizedException: _unauthorized},
         request_max_body_size=MAX_BODY_BYTES,
+        token_check=TokenCheck(tokens) if tokens is not None else None,
         openapi_config=OpenAPIConfig(
             title="payment_svc",
             version="1.0.0",
