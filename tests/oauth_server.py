@@ -88,9 +88,11 @@ class Issuer:
         kid: str | None = None,
         headers: dict[str, Any] | None = None,
         lifetime_s: int | None = None,
+        valid_in_s: int = 0,
         **claims: Any,
     ) -> str:
-        """A signed token; ``claims`` override or (as None) drop the usual ones."""
+        """A signed token; ``claims`` override or (as None) drop the usual ones. Times are
+        taken when it is minted (``valid_in_s``: not valid before that many seconds)."""
         now = int(time.time())
         body: dict[str, Any] = {
             "iss": self.url,
@@ -98,8 +100,8 @@ class Issuer:
             "sub": "service-account-order_svc",
             "azp": "order_svc",
             "iat": now,
-            "nbf": now,
-            "exp": now + (lifetime_s if lifetime_s is not None else self.lifetime_s),
+            "nbf": now + valid_in_s,
+            "exp": now + valid_in_s + (lifetime_s if lifetime_s is not None else self.lifetime_s),
             "jti": uuid.uuid4().hex,
             "scope": scope,
             **claims,
