@@ -1,0 +1,236 @@
+"""Keycloak, the platform's identity provider, in development mode on loopback.
+
+It imports the ``pizza`` realm (``infra/keycloak/pizza-realm.json``) on its first start
+and keeps it in an H2 file under ``var/data/keycloak``, so clients, secrets and keys
+survive a restart. The realm file names the client secrets only as placeholders; they
+are generated into ``var/secrets`` and handed to Keycloak in its environment.
+
+Keycloak runs from a home of its own in the data folder: the cached distribution's jars
+are linked, its build state (``lib/quarkus``) is copied. Development mode is a build
+profile of its own, so the first start builds it (Quarkus' re-augmentation, about 20 s)
+as a separate step; later starts find that build and skip it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from pizza_infra.config import HOST, INFRA_DIR, REALM, InfraError, InfraSettings
+from pizza_infra.identity import ADMIN_SECRET, ADMIN_USERNAME, realm_secrets_env, secret
+from pizza_infra.identity import secret_file as secret_path
+from pizza_infra.servers.fetch import keycloak_dist
+from pizza_infra.servers.java_server import JavaServer, start_servers
+from pizza_infra.servers.process import ServerProcess
+
+KEYCLOAK_MIN_JAVA = 21
+REALM_FILE = INFRA_DIR / "keycloak" / "pizza-realm.json"
+# Keycloak exits with this after a build, asking to be started again.
+EXIT_REBUILT = 10
+# Features the platform does not use (browser logins, brokering, fine-grained admin ...):
+# fewer to build and to start.
+FEATURES_DISABLED: Final = (
+    "account",
+    "admin-fine-grained-authz",
+    "authorization",
+    "ciba",
+    "client-policies",
+    "device-flow",
+    "impersonation",
+    "kerberos",
+    "opentelemetry",
+    "organization",
+    "par",
+    "passkeys",
+    "recovery-codes",
+    "web-authn",
+)
+# Build-time options: a change of them needs the build step again.
+BUILD_OPTIONS: Final = (
+    "--health-enabled=true",
+    f"--features-disabled={','.join(FEATURES_DISABLED)}",
+)
+ENTRY_POINT = "io.quarkus.bootstrap.runner.QuarkusEntryPoint"
+BUILT_FILE = "pizza-build-options"  # in lib/quarkus: the build options it was built with
+
+
+def keycloak_process(settings: InfraSettings) -> ServerProcess:
+    return ServerProcess("keycloak", settings.run_dir, settings.log_dir)
+
+
+def keycloak_home(settings: InfraSettings) -> Path:
+    return settings.data_dir / "keycloak"
+
+
+def console_url(settings: InfraSettings) -> str:
+    return f"{settings.keycloak_url}/admin/master/console/#/{REALM}"
+
+
+def keycloak_answers(settings: InfraSettings) -> bool:
+    """Its readiness (database and all) on the management port."""
+    url = f"http://{HOST}:{settings.keycloak_management_port}/health/ready"
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def jvm_options(settings: InfraSettings) -> tuple[str, ...]:
+    """What Keycloak's own start script passes, with the heap bounded."""
+    home = keycloak_home(settings)
+    return (
+        "-Xms64m",
+        f"-Xmx{settings.keycloak_heap}",
+        "-XX:MaxMetaspaceSize=256m",
+        "-XX:+ExitOnOutOfMemoryError",  # exit rather than hang; `up` starts it again
+        "-XX:+UseSerialGC",  # one small heap on a shared machine: the least overhead
+        "-Dfile.encoding=UTF-8",
+        "-Duser.language=en",
+        "-Duser.country=US",
+        # Keycloak's libraries reach into these (its start script opens them likewise).
+        "--add-opens=java.base/java.util=ALL-UNNAMED",
+        "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+        "--add-opens=java.base/java.security=ALL-UNNAMED",
+        "--add-opens=java.base/java.lang=ALL-UNNAMED",
+        "--enable-native-access=ALL-UNNAMED",
+        "-Djava.util.concurrent.ForkJoinPool.common.threadFactory="
+        "io.quarkus.bootstrap.forkjoin.QuarkusForkJoinWorkerThreadFactory",
+        "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
+        "-Dpicocli.disable.closures=true",
+        f"-Dkc.home.dir={home}",
+        f"-Djboss.server.config.dir={home / 'conf'}",
+    )
+
+
+def server_options(settings: InfraSettings) -> list[str]:
+    """``start-dev`` and its options: loopback only, health on the management port, the
+    realm imported from ``data/import`` (skipped once it exists)."""
+    return [
+        "start-dev",
+        *BUILD_OPTIONS,
+        f"--http-host={HOST}",
+        f"--http-port={settings.keycloak_port}",
+        f"--http-management-host={HOST}",
+        f"--http-management-port={settings.keycloak_management_port}",
+        "--import-realm",
+    ]
+
+
+def main_args(settings: InfraSettings) -> list[str]:
+    run_jar = keycloak_home(settings) / "lib" / "quarkus-run.jar"
+    return ["-cp", str(run_jar), ENTRY_POINT, *server_options(settings)]
+
+
+def install_home(dist: Path, home: Path) -> None:
+    """The home Keycloak runs from: the distribution's jars and themes linked, its start
+    jar and config copied; made anew when the distribution (its version) changes."""
+    made_from = home / "dist"
+    if made_from.is_file() and made_from.read_text() == str(dist):
+        return
+    lib = home / "lib"
+    shutil.rmtree(lib, ignore_errors=True)
+    lib.mkdir(parents=True)
+    shutil.copy2(dist / "lib" / "quarkus-run.jar", lib)
+    shutil.copytree(dist / "lib" / "app", lib / "app")
+    (lib / "lib").symlink_to(dist / "lib" / "lib")
+    shutil.copytree(dist / "conf", home / "conf", dirs_exist_ok=True)
+    (home / "themes").unlink(missing_ok=True)
+    (home / "themes").symlink_to(dist / "themes")
+    (home / "providers").mkdir(exist_ok=True)
+    made_from.write_text(str(dist))
+
+
+def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
+    """Build the home for development mode with :data:`BUILD_OPTIONS`, unless it is.
+
+    Starting from the distribution's own (production) build, ``start-dev`` always builds
+    first and then exits with :data:`EXIT_REBUILT`. True if it built.
+    """
+    quarkus = keycloak_home(settings) / "lib" / "quarkus"
+    built = quarkus / BUILT_FILE
+    wanted = "\n".join(BUILD_OPTIONS)
+    if built.is_file() and built.read_text() == wanted:
+        return False
+    shutil.rmtree(quarkus, ignore_errors=True)
+    shutil.copytree(dist / "lib" / "quarkus", quarkus)
+    command = [str(java), *jvm_options(settings), *main_args(settings)]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        try:
+            result = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=settings.start_timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise InfraError(f"building Keycloak took over {exc.timeout:.0f} s; see {log}") from exc
+    if result.returncode != EXIT_REBUILT:
+        raise InfraError(f"building Keycloak failed (exit {result.returncode}); see {log}")
+    built.write_text(wanted)
+    return True
+
+
+def keycloak_server(settings: InfraSettings) -> JavaServer:
+    home = keycloak_home(settings)
+    process = keycloak_process(settings)
+
+    def prepare(java: Path, dist: Path) -> None:
+        install_home(dist, home)
+        imports = home / "data" / "import"
+        imports.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REALM_FILE, imports / REALM_FILE.name)
+        build(settings, java, dist, process.log_file)
+
+    def secret_env() -> dict[str, str]:
+        return {
+            # Read on the first start only, when the master realm has no admin yet.
+            "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USERNAME,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": secret(settings, ADMIN_SECRET),
+            **realm_secrets_env(settings),
+        }
+
+    return JavaServer(
+        process=process,
+        title=f"Keycloak {settings.keycloak_version}",
+        min_java=KEYCLOAK_MIN_JAVA,
+        fetch=lambda: keycloak_dist(settings),
+        jvm_options=jvm_options(settings),
+        main=lambda _dist: main_args(settings),
+        ports=(settings.keycloak_port, settings.keycloak_management_port),
+        port_settings="KEYCLOAK_PORT and KEYCLOAK_MANAGEMENT_PORT",
+        answers=lambda: keycloak_answers(settings),
+        address=settings.keycloak_url,
+        secret_env=secret_env,
+        workdir=home,
+        prepare=prepare,
+    )
+
+
+def start_keycloak(settings: InfraSettings) -> str:
+    server = keycloak_server(settings)
+    started = start_servers([server], settings)
+    return started.summary("Keycloak", server.title, settings.keycloak_url)
+
+
+def admin_hint(settings: InfraSettings) -> str:
+    """Where the console is and how to log in, as `just up` says it."""
+    password = secret_path(settings, ADMIN_SECRET)
+    return (
+        f"{console_url(settings)}  (user {ADMIN_USERNAME}, password in "
+        f"{_shown(password)}; realm {REALM})"
+    )
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when under it: shorter to read."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
