@@ -129,7 +129,7 @@ def lag(args: argparse.Namespace) -> int:
 def infra_command(args: argparse.Namespace) -> int:
     settings = InfraSettings()
     if args.action == "up":
-        stack.up(settings)
+        stack.up(settings, identity=True)
         return 0
     if args.action == "down":
         stack.down(settings)
@@ -261,7 +261,7 @@ def parser() -> argparse.ArgumentParser:
         "--json", action="store_true"
     )
 
-    sub = command("infra", infra_command, "Kafka, the schema registry and Zipkin alone")
+    sub = command("infra", infra_command, "Kafka, the schema registry, Zipkin and Keycloak alone")
     sub.add_argument(
         "action",
         choices=["up", "down", "status"],
