@@ -39,6 +39,7 @@ def _test_settings(var_dir: Path) -> InfraSettings:
         schema_registry_management_port=8091 + offset,
         zipkin_port=9411 + offset,
         # Started only by the tests that need it (tests/infra/integration/test_keycloak.py).
+        keycloak_enabled=False,
         keycloak_port=PORTS.keycloak + offset,
         keycloak_management_port=PORTS.keycloak_management + offset,
         var_dir=var_dir,
@@ -59,6 +60,7 @@ def infra_env(settings: InfraSettings) -> dict[str, str]:
         "SCHEMA_REGISTRY_PORT": str(settings.schema_registry_port),
         "SCHEMA_REGISTRY_MANAGEMENT_PORT": str(settings.schema_registry_management_port),
         "ZIPKIN_PORT": str(settings.zipkin_port),
+        "KEYCLOAK_ENABLED": str(settings.keycloak_enabled).lower(),
         "KEYCLOAK_PORT": str(settings.keycloak_port),
         "KEYCLOAK_MANAGEMENT_PORT": str(settings.keycloak_management_port),
         "PIZZA_VAR_DIR": str(settings.var_dir),
@@ -74,7 +76,7 @@ def infra() -> Iterator[InfraSettings]:
     kept = os.environ.get("PIZZA_TEST_VAR_DIR")
     var_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="pizza-test-"))
     settings = _test_settings(var_dir)
-    stack.up(settings, identity=False)  # Keycloak: only for the tests that need it
+    stack.up(settings)
     register_all(registry_client(settings.schema_registry_url))
     try:
         yield settings

@@ -98,7 +98,7 @@ def main() -> None:
     # The tests' infra (PIZZA_TEST_VAR_DIR, PIZZA_TEST_PORT_OFFSET), started if not running.
     kept = os.environ.get("PIZZA_TEST_VAR_DIR")
     infra = _test_settings(Path(kept or tempfile.mkdtemp(prefix="pizza-burst-infra-")))
-    stack.up(infra, identity=False)
+    stack.up(infra)
     folder = Path(tempfile.mkdtemp(prefix="pizza-burst-"))
     payment_port, order_port = free_port(), free_port()
     payment = ServiceProcess(

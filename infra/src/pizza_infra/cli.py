@@ -129,7 +129,7 @@ def lag(args: argparse.Namespace) -> int:
 def infra_command(args: argparse.Namespace) -> int:
     settings = InfraSettings()
     if args.action == "up":
-        stack.up(settings, identity=True)
+        stack.up(settings)
         return 0
     if args.action == "down":
         stack.down(settings)

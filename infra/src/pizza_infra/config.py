@@ -26,6 +26,9 @@ class InfraSettings(BaseSettings):
     registry_version: str = "3.3.3"
     zipkin_version: str = "3.6.1"
     keycloak_version: str = "26.7.3"
+    # False: `up` starts no identity provider (the integration tests' infra: only the
+    # tests that need tokens start one, it takes a while).
+    keycloak_enabled: bool = True
 
     # 1: one broker+controller JVM. 3 (high availability): three such nodes on this
     # machine, node n listening on kafka_port + 2(n-1) and kafka_controller_port + 2(n-1).

@@ -256,7 +256,7 @@ def test_kafka_down_orders_are_accepted_and_published_after_restart(
         pending = httpx.get(f"{order.url}/orders/{ids[0]}", timeout=5).json()
         assert pending["event"]["published"] is False
     finally:
-        stack.up(infra, identity=False)
+        stack.up(infra)
     for order_id in ids:
         assert len(events_for(kafka_settings, order_id)) == 1
 

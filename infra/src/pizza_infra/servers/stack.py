@@ -16,12 +16,12 @@ from pizza_infra.servers.registry import registry_process, registry_server, star
 from pizza_infra.servers.zipkin import start_zipkin, zipkin_process, zipkin_server
 
 
-def up(settings: InfraSettings, say: Callable[[str], None] = print, *, identity: bool) -> None:
+def up(settings: InfraSettings, say: Callable[[str], None] = print) -> None:
     """Start Kafka, apply the topics, start the registry and Zipkin (fetching them the
-    first time); with ``identity`` also Keycloak, meanwhile: its first start builds for
-    a while, and tests that need no tokens should not wait for it."""
+    first time), and Keycloak meanwhile, unless disabled: its first start builds for a
+    while."""
     with ThreadPoolExecutor(max_workers=1) as beside:
-        keycloak = beside.submit(start_keycloak, settings) if identity else None
+        keycloak = beside.submit(start_keycloak, settings) if settings.keycloak_enabled else None
         say(start_kafka(settings))
         for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
             say(f"  {change}")
@@ -41,11 +41,9 @@ def down(settings: InfraSettings, say: Callable[[str], None] = print) -> None:
 
 
 def statuses(settings: InfraSettings) -> list[ServerStatus]:
-    """Every Kafka node, the registry, Zipkin and Keycloak, each asked whether it answers."""
-    servers = [
-        *kafka_servers(settings),
-        registry_server(settings),
-        zipkin_server(settings),
-        keycloak_server(settings),
-    ]
+    """Every Kafka node, the registry, Zipkin and Keycloak (if enabled), each asked whether
+    it answers."""
+    servers = [*kafka_servers(settings), registry_server(settings), zipkin_server(settings)]
+    if settings.keycloak_enabled:
+        servers.append(keycloak_server(settings))
     return [status(server) for server in servers]

@@ -25,7 +25,7 @@ def current() -> Platform:
 def up(say: Say = print) -> int:
     """Start infra, register the schemas, start every service; wait until all answer."""
     infra = InfraSettings()
-    stack.up(infra, say, identity=True)
+    stack.up(infra, say)
     for entry in register_all(registry_client(infra.schema_registry_url)):
         say(f"schema {entry.subject} version {entry.version}")
     platform = current()
@@ -47,7 +47,8 @@ def up(say: Say = print) -> int:
     say(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
     say(f"consumer lag       {platform.settings.url('monitor')}/metrics")
     say(f"traces (Zipkin)    {infra.zipkin_url}/zipkin/")
-    say(f"identity (Keycloak) {keycloak.admin_hint(infra)}")
+    if infra.keycloak_enabled:
+        say(f"identity (Keycloak) {keycloak.admin_hint(infra)}")
     if prometheus.binary() is None:
         say(prometheus.INSTALL_HINT)
     elif prometheus.WATCHER in platform.watchers():
