@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Final
 
@@ -147,8 +148,9 @@ def install_home(dist: Path, home: Path) -> None:
 def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
     """Build the home for development mode with :data:`BUILD_OPTIONS`, unless it is.
 
-    Starting from the distribution's own (production) build, ``start-dev`` always builds
-    first and then exits with :data:`EXIT_REBUILT`. True if it built.
+    Starting from the distribution's own (production) build, ``start-dev`` builds, then
+    exits with :data:`EXIT_REBUILT`. Should it find a build to its liking and start
+    instead, it is stopped again once it answers: built all the same. True if it built.
     """
     quarkus = keycloak_home(settings) / "lib" / "quarkus"
     built = quarkus / BUILT_FILE
@@ -157,22 +159,28 @@ def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
         return False
     shutil.rmtree(quarkus, ignore_errors=True)
     shutil.copytree(dist / "lib" / "quarkus", quarkus)
-    command = [str(java), *jvm_options(settings), *main_args(settings)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        try:
-            result = subprocess.run(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=settings.start_timeout_s,
-                check=False,
+        proc = subprocess.Popen(
+            [str(java), *jvm_options(settings), *main_args(settings)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + settings.start_timeout_s
+    while proc.poll() is None and not keycloak_answers(settings):
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise InfraError(
+                f"building Keycloak took over {settings.start_timeout_s:.0f} s; see {log}"
             )
-        except subprocess.TimeoutExpired as exc:
-            raise InfraError(f"building Keycloak took over {exc.timeout:.0f} s; see {log}") from exc
-    if result.returncode != EXIT_REBUILT:
-        raise InfraError(f"building Keycloak failed (exit {result.returncode}); see {log}")
+        time.sleep(0.5)
+    if proc.poll() is None:  # started: the build it found was ours
+        proc.terminate()
+        proc.wait(timeout=60)
+    elif proc.returncode != EXIT_REBUILT:
+        raise InfraError(f"building Keycloak failed (exit {proc.returncode}); see {log}")
     built.write_text(wanted)
     return True
 
