@@ -7,14 +7,18 @@ are generated into ``var/secrets`` and handed to Keycloak in its environment.
 
 Keycloak runs from a home of its own in the data folder: the cached distribution's jars
 are linked, its build state (``lib/quarkus``) is copied. Development mode is a build
-profile of its own, so the first start builds it (Quarkus' re-augmentation, about 20 s)
-as a separate step; later starts find that build and skip it.
+profile of its own, so the very first start builds it (Quarkus' re-augmentation, 20-30 s)
+as a separate step and keeps that build in the cache; a new data folder copies it, and
+later starts find it in place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Final
@@ -145,12 +149,20 @@ def install_home(dist: Path, home: Path) -> None:
     made_from.write_text(str(dist))
 
 
+def dev_build_cache(settings: InfraSettings, dist: Path) -> Path:
+    """Where a development build of ``dist`` with :data:`BUILD_OPTIONS` is kept for every
+    data folder: it holds no path of the home it was made in."""
+    digest = hashlib.sha256("\n".join(BUILD_OPTIONS).encode()).hexdigest()[:12]
+    return settings.cache_dir / f"{dist.name}-dev-{digest}"
+
+
 def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
-    """Build the home for development mode with :data:`BUILD_OPTIONS`, unless it is.
+    """Build the home for development mode with :data:`BUILD_OPTIONS`, unless it is or
+    the cache holds such a build already. True if it ran the build step.
 
     Starting from the distribution's own (production) build, ``start-dev`` builds, then
     exits with :data:`EXIT_REBUILT`. Should it find a build to its liking and start
-    instead, it is stopped again once it answers: built all the same. True if it built.
+    instead, it is stopped again once it answers: built all the same.
     """
     quarkus = keycloak_home(settings) / "lib" / "quarkus"
     built = quarkus / BUILT_FILE
@@ -158,6 +170,10 @@ def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
     if built.is_file() and built.read_text() == wanted:
         return False
     shutil.rmtree(quarkus, ignore_errors=True)
+    cached = dev_build_cache(settings, dist)
+    if (cached / BUILT_FILE).is_file():
+        shutil.copytree(cached, quarkus)
+        return False
     shutil.copytree(dist / "lib" / "quarkus", quarkus)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -182,7 +198,17 @@ def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
     elif proc.returncode != EXIT_REBUILT:
         raise InfraError(f"building Keycloak failed (exit {proc.returncode}); see {log}")
     built.write_text(wanted)
+    _keep(quarkus, cached)
     return True
+
+
+def _keep(build: Path, cached: Path) -> None:
+    """Copy a finished build into the cache, whole or not at all."""
+    with tempfile.TemporaryDirectory(dir=cached.parent) as staging:
+        copy = Path(staging) / "quarkus"
+        shutil.copytree(build, copy)
+        with contextlib.suppress(OSError):  # another start kept the same build meanwhile
+            copy.rename(cached)
 
 
 def keycloak_server(settings: InfraSettings) -> JavaServer:
