@@ -18,8 +18,15 @@ from pizza_infra.identity import CLIENTS, placeholder, secret_file
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.java_server import Started, start_servers
 from pizza_infra.servers.kafka import kafka_nodes, kafka_servers, server_properties
-from pizza_infra.servers.keycloak import REALM_FILE, keycloak_server, server_options
+from pizza_infra.servers.keycloak import (
+    REALM_FILE,
+    admin_hint,
+    dev_build_cache,
+    keycloak_server,
+    server_options,
+)
 from pizza_infra.servers.registry import registry_server
+from pizza_infra.servers.stack import statuses
 from pizza_infra.servers.zipkin import zipkin_server
 from pizza_infra.supervisor.platform import circus_ini
 from pizza_infra.supervisor.services import PlatformSettings
@@ -264,3 +271,24 @@ def test_services_get_their_own_client_and_the_token_url(
     assert "LAG_EXPORTER_OAUTH_CLIENT_ID = lag-exporter" in monitor_env
     payment_env = ini.split("[env:payment]")[1].split("[")[0]
     assert "OAUTH" not in payment_env  # a resource, no client
+
+
+def test_up_says_where_the_console_is_and_where_its_password_is(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180)
+    hint = admin_hint(settings)
+    assert hint.startswith("http://127.0.0.1:1180/admin/master/console/#/pizza")
+    assert str(tmp_path / "secrets" / "keycloak-admin.secret") in hint
+    assert not (tmp_path / "secrets").exists()  # said, not made
+
+
+def test_the_development_build_is_cached_per_version_and_build_options(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path)
+    cached = dev_build_cache(settings, tmp_path / "keycloak-26.7.3")
+    assert cached.parent == settings.cache_dir
+    assert cached.name.startswith("keycloak-26.7.3-dev-")
+
+
+def test_a_disabled_keycloak_is_not_listed(tmp_path: Path) -> None:
+    listed = [s.name for s in statuses(InfraSettings(var_dir=tmp_path, keycloak_enabled=False))]
+    assert "keycloak" not in listed
+    assert "keycloak" in [s.name for s in statuses(InfraSettings(var_dir=tmp_path))]

@@ -48,7 +48,7 @@ def up(say: Say = print) -> int:
     say(f"consumer lag       {platform.settings.url('monitor')}/metrics")
     say(f"traces (Zipkin)    {infra.zipkin_url}/zipkin/")
     if infra.keycloak_enabled:
-        say(f"identity (Keycloak) {keycloak.admin_hint(infra)}")
+        say(f"Keycloak console   {keycloak.admin_hint(infra)}")
     if prometheus.binary() is None:
         say(prometheus.INSTALL_HINT)
     elif prometheus.WATCHER in platform.watchers():
