@@ -125,9 +125,12 @@ def server_options(settings: InfraSettings) -> list[str]:
     ]
 
 
-def main_args(settings: InfraSettings) -> list[str]:
+def main_args(settings: InfraSettings, *, import_realm: bool = True) -> list[str]:
     run_jar = keycloak_home(settings) / "lib" / "quarkus-run.jar"
-    return ["-cp", str(run_jar), ENTRY_POINT, *server_options(settings)]
+    options = server_options(settings)
+    if not import_realm:
+        options.remove("--import-realm")
+    return ["-cp", str(run_jar), ENTRY_POINT, *options]
 
 
 def install_home(dist: Path, home: Path) -> None:
@@ -162,7 +165,8 @@ def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
 
     Starting from the distribution's own (production) build, ``start-dev`` builds, then
     exits with :data:`EXIT_REBUILT`. Should it find a build to its liking and start
-    instead, it is stopped again once it answers: built all the same.
+    instead, it is stopped again once it answers: built all the same. It imports no realm:
+    it has not been given the secrets the realm file names.
     """
     quarkus = keycloak_home(settings) / "lib" / "quarkus"
     built = quarkus / BUILT_FILE
@@ -178,7 +182,7 @@ def build(settings: InfraSettings, java: Path, dist: Path, log: Path) -> bool:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [str(java), *jvm_options(settings), *main_args(settings)],
+            [str(java), *jvm_options(settings), *main_args(settings, import_realm=False)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
