@@ -158,6 +158,19 @@ def test_only_the_shared_package_reaches_into_its_private_modules() -> None:
     assert broken == []
 
 
+def test_services_reach_kafka_only_through_the_shared_package() -> None:
+    """One Kafka client configuration, one consumer loop: no service talks to
+    confluent-kafka on its own."""
+    broken = [
+        module.where(imported)
+        for module in MODULES
+        if module.package in SERVICES
+        for imported in module.imports
+        if _top(imported.module) == "confluent_kafka"
+    ]
+    assert broken == []
+
+
 def test_no_service_imports_the_test_fakes() -> None:
     broken = [
         module.where(imported)

@@ -156,7 +156,7 @@ def _key(message: Message) -> str:
 
 def tickets(var_dir: Path, order_ids: set[str]) -> list[dict[str, Any]]:
     """The kitchen's tickets of ``order_ids``, from its shared database file."""
-    with sqlite3.connect(var_dir / "data" / "kitchen.db") as connection:
+    with sqlite3.connect(var_dir / "data" / "kitchen_svc.db") as connection:
         connection.row_factory = sqlite3.Row
         rows = connection.execute("SELECT * FROM tickets").fetchall()
     return [dict(row) for row in rows if row["order_id"] in order_ids]

@@ -49,16 +49,12 @@ def order_ready(placed: OrderPlaced) -> OrderReady:
 
 
 class FakeClock:
-    """A clock for code that takes ``clock: Callable[[], datetime]``: it moves when told."""
+    """A clock for code that takes ``clock: Callable[[], datetime]``: set ``now`` to move it."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
         return self.now
 
 

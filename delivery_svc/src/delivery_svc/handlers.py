@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
 from delivery_svc.domain import InvalidEvent, accept
 from delivery_svc.service import DeliveryService
 from pizza_common.contracts import ORDER_PLACED, ORDER_READY, OrderPlaced, OrderReady
-from pizza_common.kafka import AfterCommit, AvroEventCodec, ConsumedEvent, Outbox, RejectedEvent
+from pizza_common.kafka import (
+    AfterCommit,
+    AvroEventCodec,
+    ConsumedEvent,
+    Outbox,
+    RejectedEvent,
+    SchemaRegistryClient,
+)
 
 TOPICS = [ORDER_PLACED, ORDER_READY]
 

@@ -33,8 +33,7 @@ from delivery_svc.store import DeliveryStore
 from pizza_common.contracts import utc_now
 from pizza_common.runtime import SecondsRange, extract_headers, span
 
-log = structlog.get_logger("delivery")
-fleet_log = structlog.get_logger("delivery.fleet")
+log = structlog.get_logger(__name__)
 
 IDLE_CHECK_S = 5.0
 """The fleet looks again at least this often, whatever happens."""
@@ -92,7 +91,7 @@ class DeliveryService:
             try:
                 moved = await self.move_fleet()
             except Exception as exc:  # noqa: BLE001 - e.g. database busy: try again shortly
-                fleet_log.warning("fleet step failed", error=repr(exc))
+                log.warning("fleet step failed", error=repr(exc))
                 moved = False
             if moved:
                 continue
@@ -118,12 +117,12 @@ class DeliveryService:
         status = order.status
         message = message_for(status)
         notified = await self._store.save_move(order, now, message)
-        fleet_log.info(status.value, order_id=order.order_id, driver=order.driver)
+        log.info(status.value, order_id=order.order_id, driver=order.driver)
         if notified and message is not None:
             NOTIFICATIONS.labels(message.kind.value).inc()
             if status is DeliveryStatus.DELIVERED:  # notified: once per order
                 observe_delivered(order)
-            fleet_log.info(
+            log.info(
                 "notification sent",
                 order_id=order.order_id,
                 kind=message.kind.value,

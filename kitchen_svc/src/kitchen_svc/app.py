@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from litestar import Litestar
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kitchen_svc.api import status
-from kitchen_svc.handlers import OrderPlacedHandler
+from kitchen_svc.api_models import KitchenStatus, StartingStatus, status_view
+from kitchen_svc.handlers import TOPICS, EventHandler, codecs
 from kitchen_svc.metrics import DEAD_LETTERED, ORDERS_COOKED
-from kitchen_svc.service import Kitchen
+from kitchen_svc.service import KitchenService
 from kitchen_svc.settings import CONSUMER_GROUP, KitchenSettings
 from kitchen_svc.store import TicketStore
-from pizza_common.contracts import ORDER_PLACED, OrderPlaced, OrderReady
+from pizza_common.contracts import OrderReady
 from pizza_common.kafka import (
     AvroEventCodec,
     ConsumerOptions,
@@ -33,118 +33,102 @@ from pizza_common.kafka import (
 from pizza_common.runtime import exit_if_crashed, make_engine, migrate
 from pizza_common.web import service_app
 
-log = structlog.get_logger("kitchen")
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = "kitchen_svc:migrations"
 
 
 class Runtime:
-    """What exists only while the app runs: the engine, the ticket store, the kitchen and
-    the consumer task that feeds it (None before start-up)."""
+    """What exists only while the app runs: the ticket store, the kitchen and the consumer
+    that feeds it. Everything opened is closed again, whatever fails."""
 
     def __init__(self, settings: KitchenSettings) -> None:
         self.settings = settings
-        self._engine: AsyncEngine | None = None
-        self._task: asyncio.Task[None] | None = None
         self._store: TicketStore | None = None
-        self._kitchen: Kitchen | None = None
+        self._service: KitchenService | None = None
         self._consumer: EventConsumer | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
-        engine = make_engine(settings.db_url)
-        await _migrate_shared(engine)
-        kafka = KafkaSettings()
-        registry = registry_client(kafka.schema_registry_url)
-        stopping = asyncio.Event()
-        store = TicketStore(engine)
-        kitchen = Kitchen(
-            instance=settings.instance_id,
-            store=store,
-            codec=AvroEventCodec(registry, OrderReady),
-            cook_time=settings.cook_time,
-            stopping=stopping,
-        )
-        consumer = EventConsumer(
-            kafka,
-            ConsumerOptions(
-                group_id=CONSUMER_GROUP,
+        async with AsyncExitStack() as stack:
+            engine = make_engine(settings.db_url)
+            stack.push_async_callback(engine.dispose)
+            await migrate(engine, MIGRATIONS)
+            kafka = KafkaSettings()
+            registry = registry_client(kafka.schema_registry_url)
+            stopping = asyncio.Event()
+            store = TicketStore(engine)
+            service = KitchenService(
                 instance=settings.instance_id,
-                topics=[ORDER_PLACED],
-                transactional_id=settings.transactional_id,
-            ),
-            {ORDER_PLACED: AvroEventCodec(registry, OrderPlaced)},
-            OrderPlacedHandler(kitchen),
-            stopping=stopping,
-        )
-        task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
-        task.add_done_callback(exit_if_crashed)
-        self._engine, self._task = engine, task
-        self._store, self._kitchen, self._consumer = store, kitchen, consumer
-        DEAD_LETTERED.count = lambda: consumer.dead_lettered
-        ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
-        log.info("kitchen open", cook_seconds=settings.cook_seconds)
-        try:
+                store=store,
+                codec=AvroEventCodec(registry, OrderReady),
+                cook_time=settings.cook_time,
+                stopping=stopping,
+            )
+            consumer = EventConsumer(
+                kafka,
+                ConsumerOptions(
+                    group_id=CONSUMER_GROUP,
+                    instance=settings.instance_id,
+                    topics=TOPICS,
+                    transactional_id=settings.transactional_id,
+                ),
+                codecs(registry),
+                EventHandler(service).handle,
+                stopping=stopping,
+            )
+            task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
+            task.add_done_callback(exit_if_crashed)
+            stack.push_async_callback(_stop, stopping, [task])
+            # Kept after the stop: /status says "stopping" to the end, /ready the consumer's
+            # truth.
+            self._store, self._service, self._consumer = store, service, consumer
+            DEAD_LETTERED.count = lambda: consumer.dead_lettered
+            ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
+            log.info("kitchen open", cook_seconds=settings.cook_seconds)
             yield
-        finally:
-            stopping.set()
-            await asyncio.gather(task, return_exceptions=True)
-            # Kept: /status says "stopping" to the end, and /ready the consumer's truth.
-            await engine.dispose()
-            log.info("kitchen closed")
+        log.info("kitchen closed")
 
-    def instance(self) -> str:
-        return self.settings.instance_id
-
-    def kitchen(self) -> Kitchen | None:
-        """The kitchen, None while starting."""
-        return self._kitchen
-
-    def consumer(self) -> EventConsumer | None:
-        """The order.placed consumer, None while starting."""
-        return self._consumer
+    def status(self) -> KitchenStatus | StartingStatus:
+        """What ``GET /status`` shows; like the readiness checks, it answers while starting
+        (the only state in which the kitchen and its consumer do not exist)."""
+        instance = self.settings.instance_id
+        if self._service is None or self._consumer is None:
+            return StartingStatus(instance)
+        return status_view(instance, self._service, self._consumer)
 
     async def consumer_ready(self) -> str | None:
-        consumer = self._consumer
-        return "consumer not started" if consumer is None else consumer.problem()
+        """What keeps the consumer from being ready (its own ``problem()``), or None."""
+        if self._consumer is None:
+            return "consumer not started"
+        return self._consumer.problem()
 
     async def database_ready(self) -> str | None:
         if self._store is None:
             return "not started"
         try:
-            await self._store.count_by_status()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            return repr(exc)
+            await self._store.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
+            return f"unreachable: {type(exc).__name__}"
         return None
 
 
-async def _migrate_shared(engine: AsyncEngine) -> None:
-    # Instances starting together race to create the shared tables: the loser retries
-    # and then finds them there.
-    for attempt in range(5):
-        try:
-            await migrate(engine, MIGRATIONS)
-            return
-        except Exception as exc:  # retried, and raised on the last try
-            if attempt == 4:
-                raise
-            log.warning("migration raced, retrying", error=repr(exc))
-            await asyncio.sleep(0.5 * (attempt + 1))
+async def _stop(stopping: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Tell the tasks to stop and wait for them; an error they ended with is logged."""
+    stopping.set()
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, BaseException):
+            log.error("stopped with an error", error=repr(result))
 
 
 def create_app(settings: KitchenSettings | None = None) -> Litestar:
-    settings = settings or KitchenSettings()
-    runtime = Runtime(settings)
+    runtime = Runtime(settings or KitchenSettings())
     return service_app(
         title="kitchen_svc",
         description="One kitchen instance: cooks order.placed, publishes order.ready.",
         route_handlers=[status],
         ready_checks={"consumer": runtime.consumer_ready, "database": runtime.database_ready},
-        dependencies={
-            "instance": Provide(runtime.instance, sync_to_thread=False),
-            "kitchen": Provide(runtime.kitchen, sync_to_thread=False),
-            "consumer": Provide(runtime.consumer, sync_to_thread=False),
-        },
+        dependencies={"kitchen_status": Provide(runtime.status, sync_to_thread=False)},
         lifespan=[runtime.lifespan],
     )

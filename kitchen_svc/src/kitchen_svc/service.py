@@ -26,7 +26,7 @@ from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady, utc_now
 from pizza_common.kafka import AfterCommit, GiveBack, Outbox
 from pizza_common.runtime import SecondsRange, span
 
-log = structlog.get_logger("kitchen")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class ReadyEncoder(Protocol):
 
 
 @dataclass
-class Kitchen:
+class KitchenService:
     instance: str
     store: TicketStore
     codec: ReadyEncoder

@@ -6,13 +6,17 @@ from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.contracts import KITCHEN_GROUP
-from pizza_common.runtime import PORTS, SecondsRange, ServiceSettings, var_dir
+from pizza_common.runtime import PORTS, SecondsRange, ServiceSettings
 
 CONSUMER_GROUP = KITCHEN_GROUP
 
 
 class KitchenSettings(ServiceSettings):
-    """One process is one kitchen instance; give each its own ``KITCHEN_INSTANCE`` and port."""
+    """One process is one kitchen instance; give each its own ``KITCHEN_INSTANCE`` and port.
+
+    All instances share the one database of the service (``db_url``), so a duplicate order
+    is recognised whichever instance cooked it first.
+    """
 
     model_config = SettingsConfigDict(env_prefix="KITCHEN_", extra="ignore")
 
@@ -35,13 +39,3 @@ class KitchenSettings(ServiceSettings):
     def transactional_id(self) -> str:
         # Unique per instance: a restarted instance fences its own earlier incarnation.
         return f"{CONSUMER_GROUP}-tx-{self.instance_id}"
-
-    @property
-    def db_url(self) -> str:
-        # All instances share the kitchen's one tickets table, so a duplicate order is
-        # recognised whichever instance cooked it first.
-        if self.database_url:
-            return self.database_url
-        path = var_dir() / "data" / "kitchen.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite+aiosqlite:///{path}"

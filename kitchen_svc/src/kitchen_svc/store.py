@@ -3,7 +3,7 @@ its ticket, so there are no concurrent writers per order."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kitchen_svc.domain import Ticket, TicketStatus
@@ -13,6 +13,11 @@ from kitchen_svc.tables import tickets
 class TicketStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def ping(self) -> None:
+        """Raises if the database does not answer (readiness)."""
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def get(self, order_id: str) -> Ticket | None:
         async with self._engine.connect() as connection:
@@ -72,10 +77,3 @@ class TicketStore:
                 .where(tickets.c.order_id == ticket.order_id)
                 .values(status=ticket.status.value, published_at=ticket.published_at)
             )
-
-    async def count_by_status(self) -> dict[str, int]:
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                select(tickets.c.status, func.count()).group_by(tickets.c.status)
-            )
-            return {status: count for status, count in rows}

@@ -23,16 +23,20 @@ from order_svc.api_models import (
     OrderOut,
     PaymentOut,
 )
-from order_svc.domain import LineRequest, Order, PlaceOrder
+from order_svc.domain import LineRequest, Order, OrderView, PlaceOrder
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
 from order_svc.menu import MENU
 from order_svc.metrics import ORDERS
-from order_svc.service import IdempotencyConflict, OrderService, Placement
-from order_svc.store import OrderView
-from pizza_common.contracts import ORDER_PLACED, Address, Customer, is_valid_idempotency_key
+from order_svc.service import RETRY_SOON_S, IdempotencyConflict, OrderService, Placement
+from order_svc.settings import DEFAULT_MAX_BODY_BYTES
+from pizza_common.contracts import (
+    IDEMPOTENCY_KEY_RULE,
+    ORDER_PLACED,
+    Address,
+    Customer,
+    is_valid_idempotency_key,
+)
 from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
-
-log = structlog.get_logger("order_svc.api")
 
 
 class Problem(BaseModel):
@@ -116,7 +120,7 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
         400: _problem_spec(
             "Body empty, not UTF-8, not JSON or nested too deeply; or a bad Idempotency-Key"
         ),
-        413: _problem_spec("Body larger than the limit (64 KiB)"),
+        413: _problem_spec(f"Body larger than the limit ({DEFAULT_MAX_BODY_BYTES // 1024} KiB)"),
         422: _problem_spec("Invalid order: one message per field"),
         503: _problem_spec(
             "Payment not confirmed yet, or too many orders at once: try again after "
@@ -141,9 +145,7 @@ async def place_order(
 ) -> Response[Any]:
     language = pick_language(accept_language)
     if idempotency_key is not None and not is_valid_idempotency_key(idempotency_key):
-        return problem(
-            400, "Bad request", "Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -"
-        )
+        return problem(400, "Bad request", f"Idempotency-Key must be {IDEMPOTENCY_KEY_RULE}")
     try:
         placement = await orders.place(place_order_command(data, idempotency_key))
     except IdempotencyConflict as exc:
@@ -181,7 +183,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 reason=reason,
             )
         case "unavailable":
-            retry_after = placement.retry_after_s or 1
+            retry_after = placement.retry_after_s or RETRY_SOON_S
             return problem(
                 503,
                 text("payment_unavailable_title", language),
@@ -198,7 +200,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 # Nothing is replayed yet: the answer comes once the first request ends.
                 headers={
                     "Content-Language": language,
-                    "Retry-After": str(placement.retry_after_s or 1),
+                    "Retry-After": str(placement.retry_after_s or RETRY_SOON_S),
                 },
                 order_id=order.order_id,
             )

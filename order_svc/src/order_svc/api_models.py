@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
-from order_svc.domain import OrderStatus
+from order_svc.domain import OrderStatus, PaymentOutcome
 from order_svc.menu import MENU
 from pizza_common.contracts import MAX_QUANTITY, PizzaSize
 
@@ -52,6 +52,9 @@ class ItemIn(_Input):
 
 
 class PaymentIn(_Input):
+    # Only the shape of a card number as people type it (digits, maybe in groups), on
+    # purpose not payment_svc's rule: payment owns the card rule (digit count, Luhn) and
+    # its refusal comes back as a 422 on payment.card_number.
     card_number: Annotated[str, Field(pattern=r"^[0-9 ]{12,23}$", examples=["4242 4242 4242 4242"])]
 
 
@@ -88,7 +91,9 @@ class ItemOut(BaseModel):
 
 class PaymentOut(BaseModel):
     payment_id: str | None
-    outcome: str | None = Field(description="approved, declined, or null while unknown")
+    outcome: str | None = Field(
+        description=f"one of {', '.join(PaymentOutcome)}; null while unknown"
+    )
     reason: str | None
 
 

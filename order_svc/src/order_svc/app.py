@@ -25,7 +25,8 @@ from order_svc.payment_client import PaymentClient
 from order_svc.recovery import RecoveryWorker
 from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
-from order_svc.store import OrderStore, StoreError
+from order_svc.store import OrderStore
+from order_svc.tokens import ClientCredentials, client_credentials
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
     AsyncProducer,
@@ -37,7 +38,7 @@ from pizza_common.kafka import (
 from pizza_common.runtime import make_engine, migrate
 from pizza_common.web import service_app
 
-log = structlog.get_logger("order_svc")
+log = structlog.get_logger(__name__)
 MIGRATIONS = "order_svc:migrations"
 
 
@@ -53,71 +54,77 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
-        engine = make_engine(settings.db_url)
-        await migrate(engine, MIGRATIONS)
-        kafka = KafkaSettings()
-        producer = AsyncProducer(
-            producer_config(
-                kafka,
-                client_id=settings.instance_id,
-                **{"message.timeout.ms": settings.relay_delivery_timeout_ms},
+        async with contextlib.AsyncExitStack() as stack:
+            engine = make_engine(settings.db_url)
+            stack.push_async_callback(engine.dispose)
+            await migrate(engine, MIGRATIONS)
+            kafka = KafkaSettings()
+            producer = AsyncProducer(
+                producer_config(
+                    kafka,
+                    client_id=settings.instance_id,
+                    **{"message.timeout.ms": settings.relay_delivery_timeout_ms},
+                )
             )
-        )
-        relay = OutboxRelay(
-            engine,
-            producer,
-            AvroEventCodec(registry_client(kafka.schema_registry_url), OrderPlaced),
-            batch=settings.relay_batch,
-        )
-        # One connection per admitted placement, and a few for the recovery worker: an
-        # attempt never waits for a connection (that wait would look like payment's).
-        connections = settings.admission_limit + 4
-        http = httpx.AsyncClient(
-            base_url=settings.payment_url,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
-        HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
-        payments = PaymentClient(
-            http,
-            attempt_timeout_s=settings.payment_attempt_timeout_s,
-            deadline_s=settings.payment_deadline_s,
-            breaker_threshold=settings.breaker_threshold,
-            breaker_open_s=settings.breaker_open_s,
-            retry_after_s=settings.retry_after_s,
-            on_breaker_change=on_breaker_change,
-        )
-        self._store = OrderStore(engine)
-        self._service = OrderService(
-            self._store,
-            payments,
-            currency=settings.currency,
-            budget_s=settings.payment_deadline_s,
-            reserve_s=settings.payment_answer_reserve_s,
-            accept_within_s=settings.recovery_accept_within_s,
-            on_event=relay.wake,
-        )
-        recovery = RecoveryWorker(
-            self._service,
-            interval_s=settings.recovery_interval_s,
-            # Never an order whose request may still be running: that one settles it.
-            after_s=max(settings.recovery_after_s, settings.payment_deadline_s),
-            batch=settings.recovery_batch,
-        )
-        relay_task = asyncio.create_task(relay.run()) if settings.relay_enabled else None
-        recovery_task = asyncio.create_task(recovery.run()) if settings.recovery_enabled else None
-        log.info("order_svc started", port=settings.port, relay=settings.relay_enabled)
-        try:
-            yield
-        finally:
-            for task in (relay_task, recovery_task):
-                if task:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            self._service = self._store = None
-            await asyncio.to_thread(producer.close, 5.0)
-            await http.aclose()
-            await engine.dispose()
+            stack.push_async_callback(asyncio.to_thread, producer.close, 5.0)
+            relay = OutboxRelay(
+                engine,
+                producer,
+                AvroEventCodec(registry_client(kafka.schema_registry_url), OrderPlaced),
+                batch=settings.relay_batch,
+            )
+            # One connection per admitted placement, and a few for the recovery worker: an
+            # attempt never waits for a connection (that wait would look like payment's).
+            connections = settings.admission_limit + 4
+            http = httpx.AsyncClient(
+                base_url=settings.payment_url,
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
+            )
+            stack.push_async_callback(http.aclose)
+            HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
+            tokens = _token_source(settings)
+            if tokens is not None:
+                stack.push_async_callback(tokens.aclose)
+                stack.push_async_callback(_cancel, asyncio.create_task(tokens.run()))
+            payments = PaymentClient(
+                http,
+                attempt_timeout_s=settings.payment_attempt_timeout_s,
+                deadline_s=settings.payment_deadline_s,
+                breaker_threshold=settings.breaker_threshold,
+                breaker_open_s=settings.breaker_open_s,
+                retry_after_s=settings.retry_after_s,
+                on_breaker_change=on_breaker_change,
+                tokens=tokens,
+            )
+            store = OrderStore(engine)
+            service = OrderService(
+                store,
+                payments,
+                currency=settings.currency,
+                budget_s=settings.payment_deadline_s,
+                reserve_s=settings.payment_answer_reserve_s,
+                accept_within_s=settings.recovery_accept_within_s,
+                on_event=relay.wake,
+            )
+            recovery = RecoveryWorker(
+                service,
+                interval_s=settings.recovery_interval_s,
+                # Never an order whose request may still be running: that one settles it.
+                after_s=max(settings.recovery_after_s, settings.payment_deadline_s),
+                batch=settings.recovery_batch,
+            )
+            if settings.relay_enabled:
+                stack.push_async_callback(_cancel, asyncio.create_task(relay.run()))
+            if settings.recovery_enabled:
+                stack.push_async_callback(_cancel, asyncio.create_task(recovery.run()))
+            self._store, self._service = store, service
+            log.info("order_svc started", port=settings.port, relay=settings.relay_enabled)
+            try:
+                yield
+            finally:
+                self._service = self._store = None
 
     def service(self) -> OrderService:
         if self._service is None:
@@ -129,12 +136,31 @@ class Runtime:
 
     async def database_ready(self) -> str | None:
         if self._store is None:
-            return "database: not started"
+            return "not started"
         try:
             await self._store.ping()
-        except (StoreError, OSError) as exc:  # readiness reports, it never raises
-            return f"database: {exc}"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
+            return f"unreachable: {type(exc).__name__}"
         return None
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _token_source(settings: OrderSettings) -> ClientCredentials | None:
+    if not settings.oauth_token_url:
+        return None
+    return client_credentials(
+        settings.oauth_token_url,
+        settings.oauth_client_id,
+        settings.oauth_client_secret.get_secret_value(),
+        settings.oauth_scope,
+        timeout_s=settings.oauth_timeout_s,
+        refresh_ahead_s=settings.oauth_refresh_ahead_s,
+    )
 
 
 def create_app(settings: OrderSettings | None = None) -> Litestar:

@@ -18,9 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from order_svc.menu import MENU, Pizza
-from pizza_common.contracts import Address, Customer, OrderItem, OrderPlaced, PizzaSize
-
-CENT = Decimal("0.01")
+from pizza_common.contracts import CENT, Address, Customer, OrderItem, OrderPlaced, PizzaSize
 
 
 class OrderStatus(StrEnum):
@@ -93,10 +91,8 @@ class LineRequest:
     quantity: int
 
 
-def price_lines(
-    lines: list[LineRequest], menu: dict[str, Pizza] = MENU
-) -> tuple[tuple[OrderItem, ...], Decimal]:
-    """Items with the menu's prices, and their total: the client's idea of a price is ignored."""
+def price_lines(lines: list[LineRequest], menu: dict[str, Pizza] = MENU) -> tuple[OrderItem, ...]:
+    """Items with the menu's prices: the client's idea of a price is ignored."""
     items = []
     for line in lines:
         pizza = menu.get(line.pizza_id)
@@ -105,7 +101,7 @@ def price_lines(
         items.append(
             OrderItem(pizza.pizza_id, pizza.name, line.size, line.quantity, pizza.prices[line.size])
         )
-    return tuple(items), total_of(items)
+    return tuple(items)
 
 
 def total_of(items: tuple[OrderItem, ...] | list[OrderItem]) -> Decimal:
@@ -173,12 +169,11 @@ class Order:
         menu: dict[str, Pizza] = MENU,
     ) -> Order:
         """A new order, priced from the menu, waiting for its payment."""
-        lines, _ = price_lines(list(command.lines), menu)
         return cls(
             order_id=order_id,
             customer=command.customer,
             delivery_address=command.delivery_address,
-            lines=lines,
+            lines=price_lines(list(command.lines), menu),
             currency=currency,
             card_last4=command.card_number.replace(" ", "")[-4:],
             idempotency_key=command.idempotency_key,
@@ -190,10 +185,6 @@ class Order:
     @property
     def total(self) -> Decimal:
         return total_of(self.lines).quantize(CENT)
-
-    @property
-    def settled(self) -> bool:
-        return self.status not in UNSETTLED
 
     def age(self, now: datetime) -> timedelta:
         return now - self.created_at
@@ -282,6 +273,22 @@ class Order:
             updated_at=now,
             version=self.version + 1,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EventState:
+    """An order's order.placed event as saved with it: published yet or not."""
+
+    event_id: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order as it is served: with its event, once it has one."""
+
+    order: Order
+    event: EventState | None
 
 
 # The payment saga: an order waits in payment_pending or payment_unavailable only while

@@ -24,7 +24,7 @@ from pizza_common.contracts import OrderPlaced, from_avro_json, utc_now
 from pizza_common.kafka import AsyncProducer, AvroEventCodec, EventEncodeError
 from pizza_common.runtime import extract_headers, inject_headers, span
 
-log = structlog.get_logger("order_svc.outbox")
+log = structlog.get_logger(__name__)
 IDLE_WAIT_S = 1.0
 MAX_BACKOFF_S = 10.0
 BACKLOG_EVERY_S = 1.0

@@ -11,6 +11,9 @@
   of our own pool, an attempt cut short by our own deadline, or payment saying it is
   busy with our key are not payment's failures and do not count.
 - For the saga, payment is asked what a key charged, and to void it.
+- With a token source, every call carries an access token (docs/security.md); no token
+  to be had, or one payment refuses, is payment unavailable too: the same 503 to the
+  customer, never a 500.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ from pydantic import BaseModel, ValidationError
 
 from order_svc.breaker import CircuitBreaker, CircuitOpen, State, Verdict
 from order_svc.domain import ChargeState, ChargeStatus
+from order_svc.tokens import ClientCredentials, TokenUnavailable
 
-log = structlog.get_logger("order_svc.payment")
+log = structlog.get_logger(__name__)
 TRANSIENT_STATUS = frozenset({409, 502, 503, 504})
 
-UnavailableCause = Literal["circuit_open", "timeout", "unreachable", "server_error"]
+UnavailableCause = Literal[
+    "circuit_open", "timeout", "unreachable", "server_error", "no_token", "token_refused"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +132,10 @@ class PaymentClient:
         breaker_open_s: float,
         retry_after_s: int,
         on_breaker_change: Callable[[State], None] = lambda _: None,
+        tokens: ClientCredentials | None = None,
     ) -> None:
         self._http = http
+        self._tokens = tokens
         self._attempt_timeout = attempt_timeout_s
         self._deadline = deadline_s
         self.breaker = CircuitBreaker(
@@ -160,8 +168,9 @@ class PaymentClient:
                         remaining = end - loop.time()
                         if remaining <= 0:
                             raise TimeoutError
+                        auth = await self._authorization()  # not payment's: no breaker
                         with self.breaker.call():
-                            response = await self._post(charge, remaining)
+                            response = await self._post(charge, remaining, auth)
         except CircuitOpen as exc:
             raise PaymentUnavailable("circuit_open", math.ceil(exc.retry_after_s)) from exc
         except (TimeoutError, httpx.TimeoutException, _CutShort) as exc:
@@ -172,7 +181,28 @@ class PaymentClient:
             raise PaymentUnavailable("server_error", self._retry_after) from exc
         return self._result(response)
 
-    async def _post(self, charge: Charge, remaining: float) -> httpx.Response:
+    async def _authorization(self) -> dict[str, str]:
+        if self._tokens is None:
+            return {}
+        try:
+            return {"Authorization": f"Bearer {await self._tokens.token()}"}
+        except TokenUnavailable as exc:
+            raise PaymentUnavailable("no_token", self._retry_after) from exc
+
+    def _check_token_taken(self, response: httpx.Response, auth: dict[str, str]) -> None:
+        """401 or 403: payment refused our token; nothing was done. Never send it again."""
+        if response.status_code not in (401, 403):
+            return
+        log.error(
+            "payment refused our token",
+            status=response.status_code,
+            challenge=response.headers.get("WWW-Authenticate"),
+        )
+        if self._tokens is not None and auth:
+            self._tokens.invalidate(auth["Authorization"].removeprefix("Bearer "))
+        raise PaymentUnavailable("token_refused", self._retry_after)
+
+    async def _post(self, charge: Charge, remaining: float, auth: dict[str, str]) -> httpx.Response:
         cut_short = remaining < self._attempt_timeout
         seconds = min(self._attempt_timeout, remaining)
         try:
@@ -184,7 +214,7 @@ class PaymentClient:
                     "currency": charge.currency,
                     "card_number": charge.card_number,
                 },
-                headers={"Idempotency-Key": charge.idempotency_key},
+                headers={"Idempotency-Key": charge.idempotency_key, **auth},
                 # Waiting for a connection of our own pool is not payment's time.
                 timeout=httpx.Timeout(seconds, pool=remaining),
             )
@@ -192,6 +222,7 @@ class PaymentClient:
             if cut_short and not isinstance(exc, httpx.PoolTimeout):
                 raise _CutShort from exc
             raise
+        self._check_token_taken(response, auth)
         if response.status_code in TRANSIENT_STATUS or response.status_code >= 500:
             log.warning("payment attempt failed", status=response.status_code)
             raise _TransientAnswer(response.status_code)
@@ -223,14 +254,16 @@ class PaymentClient:
     ) -> ChargeStatus:
         # No breaker: these run in the background, one at a time, and never keep a
         # customer waiting; a failure just means "ask again next round".
+        auth = await self._authorization()
         try:
             response = await self._http.request(
-                method, path, params=params, timeout=self._attempt_timeout * 2
+                method, path, params=params, headers=auth, timeout=self._attempt_timeout * 2
             )
         except httpx.TimeoutException as exc:
             raise PaymentUnavailable("timeout", self._retry_after) from exc
         except httpx.TransportError as exc:
             raise PaymentUnavailable("unreachable", self._retry_after) from exc
+        self._check_token_taken(response, auth)
         if response.status_code == 409:
             return ChargeStatus(ChargeState.IN_PROGRESS)
         if response.status_code != 200:

@@ -19,7 +19,7 @@ import structlog
 from order_svc.payment_client import PaymentUnavailable
 from order_svc.service import OrderService
 
-log = structlog.get_logger("order_svc.recovery")
+log = structlog.get_logger(__name__)
 
 
 class RecoveryWorker:

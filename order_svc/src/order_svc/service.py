@@ -28,6 +28,7 @@ from order_svc.admission import request_deadline
 from order_svc.domain import (
     Order,
     OrderStatus,
+    OrderView,
     PaymentOutcome,
     PlaceOrder,
     Void,
@@ -44,15 +45,18 @@ from order_svc.payment_client import (
     PaymentResult,
     PaymentUnavailable,
 )
-from order_svc.store import KeyTaken, OrderStore, OrderView, StoreError
+from order_svc.store import KeyTaken, OrderStore, StoreError
 from pizza_common.contracts import OrderPlaced, utc_now
 
-log = structlog.get_logger("order_svc.placing")
-recovery_log = structlog.get_logger("order_svc.recovery")
+log = structlog.get_logger(__name__)
 
 Outcome = Literal["accepted", "declined", "unavailable", "refused", "in_progress", "cancelled"]
 # payment answers 410 for a key that was voided: nothing is charged under it, ever.
 KEY_VOIDED = 410
+# Retry-After (seconds) when the order is being settled right now (by another request, the
+# recovery worker, or past our own deadline): its outcome is known soon, so ask again soon.
+# Payment's own hints (a slow or open circuit) come from the payment client instead.
+RETRY_SOON_S = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ class OrderService:
         except TimeoutError:
             log.warning("deadline reached before the outcome was saved", order_id=order.order_id)
             ORDERS.labels("unavailable").inc()
-            return Placement("unavailable", placing[-1], retry_after_s=1)
+            return Placement("unavailable", placing[-1], retry_after_s=RETRY_SOON_S)
 
     async def _place(
         self, command: PlaceOrder, order: Order, placing: list[Order], deadline: float
@@ -142,7 +146,7 @@ class OrderService:
             return _as_placement(existing, replayed=True)
         claimed = existing.retry_payment(self._now())
         if not await self._store.save(claimed):
-            return Placement("in_progress", existing, retry_after_s=1)
+            return Placement("in_progress", existing, retry_after_s=RETRY_SOON_S)
         log.info("retrying payment", order_id=existing.order_id)
         return await self._pay(claimed, command.card_number, deadline)
 
@@ -168,7 +172,7 @@ class OrderService:
             # payment's ledger. The customer hears the truth: not confirmed yet.
             log.exception("could not save the payment outcome", order_id=order.order_id)
             ORDERS.labels("unavailable").inc()
-            return Placement("unavailable", order, retry_after_s=1)
+            return Placement("unavailable", order, retry_after_s=RETRY_SOON_S)
 
     async def _record(
         self, order: Order, answer: PaymentResult | PaymentUnavailable | PaymentRefused
@@ -238,9 +242,7 @@ class OrderService:
             # After a void the key is voided or declined, or a request still holds it.
             action = decide(charge, order_age=timedelta(0), accept_within=self._accept_within)
         if isinstance(action, Wait | Void):
-            recovery_log.info(
-                "order left for a later round", order_id=order.order_id, why=str(action)
-            )
+            log.info("order left for a later round", order_id=order.order_id, why=str(action))
             return False
         # Accept, decline or cancel, only if the order is still as we read (or claimed) it.
         settled = settle(order, action, self._now(), why=why)
@@ -249,7 +251,7 @@ class OrderService:
             self._on_event()
         if done:
             SAGA_SETTLED.labels(settled.how).inc()
-            recovery_log.info("order settled by recovery", order_id=order.order_id, how=settled.how)
+            log.info("order settled by recovery", order_id=order.order_id, how=settled.how)
         return done
 
     async def _change(
@@ -281,6 +283,6 @@ def _as_placement(order: Order, *, replayed: bool = False) -> Placement:
         case OrderStatus.CANCELLED:
             return Placement("cancelled", order, replayed=replayed)
         case OrderStatus.PAYMENT_UNAVAILABLE:
-            return Placement("unavailable", order, replayed=replayed, retry_after_s=1)
+            return Placement("unavailable", order, replayed=replayed, retry_after_s=RETRY_SOON_S)
         case _:  # payment_pending: another request or the recovery worker has it
-            return Placement("in_progress", order, replayed=replayed, retry_after_s=1)
+            return Placement("in_progress", order, replayed=replayed, retry_after_s=RETRY_SOON_S)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.runtime import PORTS, ServiceSettings
+
+# The largest request body taken by default (an order is a few hundred bytes).
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 class OrderSettings(ServiceSettings):
@@ -13,7 +17,7 @@ class OrderSettings(ServiceSettings):
     service_name: str = "order_svc"
     port: int = PORTS.order
 
-    payment_url: str = "http://127.0.0.1:8002"
+    payment_url: str = f"http://127.0.0.1:{PORTS.payment}"
     # One attempt may take this long before it counts as a timeout and is retried ...
     payment_attempt_timeout_s: float = 1.0
     # ... and the customer has an answer within this, counted from the request's arrival,
@@ -33,6 +37,17 @@ class OrderSettings(ServiceSettings):
     # Retry-After for a 503 when the circuit is not open (payment slow or refusing).
     retry_after_s: int = 5
 
+    # Calls to payment carry an access token of the identity provider (client
+    # credentials, docs/security.md) once oauth_token_url is set; unset, none.
+    oauth_token_url: str | None = None
+    oauth_client_id: str = "order_svc"
+    oauth_client_secret: SecretStr = SecretStr("")
+    oauth_scope: str = "payments:write payments:read"
+    # A new token is fetched when this much of the current one's life is left (at most
+    # half of it): the provider may be down this long without any charge noticing.
+    oauth_refresh_ahead_s: float = Field(default=60.0, ge=0)
+    oauth_timeout_s: float = Field(default=2.0, gt=0)
+
     # The recovery worker: every interval it settles orders left in payment_pending or
     # payment_unavailable for longer than recovery_after_s, by asking payment what the
     # order's key charged. An approved charge found later than recovery_accept_within_s
@@ -44,7 +59,7 @@ class OrderSettings(ServiceSettings):
     recovery_batch: int = 100
 
     currency: str = "CHF"
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     # The outbox relay: how many events it sends at once, and how long librdkafka may
     # try to deliver one before the relay takes it back and tries again later.

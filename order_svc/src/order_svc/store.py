@@ -19,7 +19,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from order_svc.domain import UNSETTLED, Order, OrderStatus, PaymentOutcome
+from order_svc.domain import (
+    UNSETTLED,
+    EventState,
+    Order,
+    OrderStatus,
+    OrderView,
+    PaymentOutcome,
+)
 from order_svc.tables import orders, outbox
 from pizza_common.contracts import (
     Address,
@@ -38,22 +45,6 @@ class StoreError(Exception):
 
 class KeyTaken(StoreError):
     """Another order holds this Idempotency-Key already."""
-
-
-@dataclass(frozen=True, slots=True)
-class EventState:
-    """An order's order.placed event in the outbox."""
-
-    event_id: str
-    published_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderView:
-    """An order as it is served: with its event, once it has one."""
-
-    order: Order
-    event: EventState | None
 
 
 class OrderStore:

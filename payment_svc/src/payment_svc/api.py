@@ -34,18 +34,30 @@ from payment_svc.domain import (
     KeyVoided,
 )
 from payment_svc.service import Charged, Hanging, PaymentService, Replayed, Unavailable
-from payment_svc.shared_simulation import SharedSimulation
-from pizza_common.contracts import IDEMPOTENCY_KEY_PATTERN, is_valid_idempotency_key
-from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
+from payment_svc.shared_simulation import DEFAULT_REFRESH_S, SharedSimulation
+from pizza_common.contracts import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MIN_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_KEY_RULE,
+    is_valid_idempotency_key,
+)
+from pizza_common.web import PROBLEM_JSON, empty_body_first, problem, require_scope
 
-log = structlog.get_logger("payment_svc.api")
+log = structlog.get_logger(__name__)
 
 # A payment body is a few hundred bytes; anything far larger is refused unread.
 MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The client gave up (nginx's code): only our own log sees it.
 CLIENT_CLOSED_REQUEST = 499
-RETRY_AFTER = {"Retry-After": "1"}
+# Retry-After (seconds) of a 409 (a request holds the key) and of a simulated outage.
+RETRY_AFTER_S = 1
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_S)}
+# What a caller's token must grant per route, once tokens are checked (docs/security.md).
+WRITE = require_scope("payments:write")
+READ = require_scope("payments:read")
+ADMIN = require_scope("payments:admin")
 
 
 def _problem_spec(description: str) -> ResponseSpec:
@@ -86,7 +98,7 @@ async def _require_idempotency_key(request: Request[Any, Any, Any]) -> Response[
         return problem(
             400,
             "Bad request",
-            f"the {IDEMPOTENCY_HEADER} header must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+            f"the {IDEMPOTENCY_HEADER} header must be {IDEMPOTENCY_KEY_RULE}",
         )
     return None
 
@@ -106,6 +118,7 @@ async def _until_disconnected(request: Request[Any, Any, Any]) -> None:
         "`Idempotent-Replayed: true`."
     ),
     tags=["payments"],
+    guards=[WRITE],
     before_request=_require_idempotency_key,
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
@@ -137,8 +150,8 @@ async def pay(
         str,
         HeaderParameter(
             name=IDEMPOTENCY_HEADER,
-            min_length=1,
-            max_length=128,
+            min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+            max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
             pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
             description="chosen by the client, one per payment attempt; retries reuse it",
         ),
@@ -193,6 +206,7 @@ async def pay(
     "/payments/{payment_id:str}",
     summary="A payment of the ledger",
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=PaymentJSON, description="the payment", generate_examples=False
@@ -213,8 +227,8 @@ async def get_payment(
 KeyPath = Annotated[
     str,
     PathParameter(
-        min_length=1,
-        max_length=128,
+        min_length=IDEMPOTENCY_KEY_MIN_LENGTH,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         pattern=f"^{IDEMPOTENCY_KEY_PATTERN.pattern}$",
         description="the Idempotency-Key the payment was (or may be) requested with",
     ),
@@ -230,11 +244,12 @@ KeyPath = Annotated[
         "records with the ledger."
     ),
     tags=["payments"],
+    guards=[READ],
     responses={
         200: ResponseSpec(
             data_container=KeyStatusJSON, description="the key's state", generate_examples=False
         ),
-        400: _problem_spec("the key is not 1 to 128 characters of A-Z a-z 0-9 . _ : -"),
+        400: _problem_spec(f"the key is not {IDEMPOTENCY_KEY_RULE}"),
     },
 )
 async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]) -> KeyStatusJSON:
@@ -251,6 +266,7 @@ async def get_key_status(key: KeyPath, payments: NamedDependency[PaymentService]
         "and charges nothing. Answers the key's state after the void."
     ),
     tags=["payments"],
+    guards=[WRITE],
     status_code=200,
     responses={
         200: ResponseSpec(
@@ -285,7 +301,8 @@ async def void_key(
 
 
 def bearer_guard(token: str) -> Any:
-    """A guard that lets through requests carrying ``Authorization: Bearer <token>``."""
+    """A guard that lets through requests carrying ``Authorization: Bearer <token>``: the
+    admin API's static token, used only while tokens of the identity provider are not."""
     expected = f"Bearer {token}".encode()
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -309,6 +326,7 @@ _ADMIN_RESPONSES = {
     summary="The simulation in force, on every instance",
     description="Read from the service's database, where PUT stores it for every instance.",
     tags=["admin"],
+    guards=[ADMIN],
     responses=_ADMIN_RESPONSES,
     security=[{"adminToken": []}],
 )
@@ -321,9 +339,11 @@ async def get_simulation(simulation: NamedDependency[SharedSimulation]) -> Simul
     summary="Replace the whole simulation, for every instance",
     description=(
         "Stored in the service's database. The instance that takes the request applies it "
-        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S (default 0.5 s)."
+        "at once, every other instance within PAYMENT_SIMULATION_REFRESH_S "
+        f"(default {DEFAULT_REFRESH_S} s)."
     ),
     tags=["admin"],
+    guards=[ADMIN],
     exception_handlers={ValidationException: empty_body_first(_body_problem)},
     request_max_body_size=MAX_BODY_BYTES,
     responses={

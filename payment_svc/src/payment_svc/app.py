@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
-from litestar import Litestar, Request, Response, Router
+from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_svc.api import (
     MAX_BODY_BYTES,
@@ -35,45 +32,46 @@ from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore, SimulationStore
 from pizza_common.runtime import make_engine, migrate
-from pizza_common.web import problem, service_app
+from pizza_common.web import TokenCheck, service_app
 
 MIGRATIONS = "payment_svc:migrations"
 
 
 class Runtime:
-    """What exists only while the app runs: the engine, the store and the live simulation
-    on it, and the service on top of them."""
+    """What exists only while the app runs: the store and the live simulation on it, and
+    the service on top of them. Everything opened is closed again, whatever fails."""
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.settings = settings
-        self._engine: AsyncEngine | None = None
         self._store: PaymentStore | None = None
         self._simulation: SharedSimulation | None = None
         self._service: PaymentService | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(self.settings.db_url)
-        try:
+        settings = self.settings
+        async with AsyncExitStack() as stack:
+            engine = make_engine(settings.db_url)
+            stack.push_async_callback(engine.dispose)
             await migrate(engine, MIGRATIONS)
-            self._engine = engine
-            self._store = PaymentStore(engine)
-            self._simulation = await SharedSimulation.open(
+            store = PaymentStore(engine)
+            simulation = await SharedSimulation.open(
                 SimulationStore(engine),
-                seed=self.settings.simulation(),
-                refresh_s=self.settings.simulation_refresh_s,
+                seed=settings.simulation(),
+                refresh_s=settings.simulation_refresh_s,
             )
-            self._service = PaymentService(
-                self._store,
-                self._simulation,
+            service = PaymentService(
+                store,
+                simulation,
                 random.Random(),
-                stale_claim=timedelta(seconds=self.settings.stale_claim_s),
+                stale_claim=timedelta(seconds=settings.stale_claim_s),
                 answer_body=payment_view,
             )
-            yield
-        finally:
-            self._service = self._store = self._simulation = self._engine = None
-            await engine.dispose()
+            self._store, self._simulation, self._service = store, simulation, service
+            try:
+                yield
+            finally:
+                self._service = self._store = self._simulation = None
 
     def service(self) -> PaymentService:
         if self._service is None:
@@ -91,21 +89,20 @@ class Runtime:
         try:
             await self._store.ping()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"database unreachable: {type(exc).__name__}"
+            return f"unreachable: {type(exc).__name__}"
         return None
-
-
-def _unauthorized(_request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    return problem(401, "Unauthorized", exc.detail, headers=exc.headers)
 
 
 def create_app(settings: PaymentSettings | None = None) -> Litestar:
     settings = settings or PaymentSettings()
     runtime = Runtime(settings)
+    tokens = settings.tokens()
+    # With tokens checked, only a payments:admin token opens the admin API, never the
+    # static token; without, the static token does (a local default).
     admin = Router(
         path="/",
         route_handlers=[get_simulation, put_simulation],
-        guards=[bearer_guard(settings.admin_token)],
+        guards=[bearer_guard(settings.admin_token)] if tokens is None else [],
     )
     description = "Simulated payments with configurable latency, failures and declines."
     return service_app(
@@ -118,8 +115,8 @@ def create_app(settings: PaymentSettings | None = None) -> Litestar:
             "simulation": Provide(runtime.simulation, sync_to_thread=False),
         },
         lifespan=[runtime.lifespan],
-        exception_handlers={NotAuthorizedException: _unauthorized},
         request_max_body_size=MAX_BODY_BYTES,
+        token_check=TokenCheck(tokens) if tokens is not None else None,
         openapi_config=OpenAPIConfig(
             title="payment_svc",
             version="1.0.0",

@@ -18,9 +18,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol
 
-CENT = Decimal("0.01")
-# decimal(9, 2), the money type of the contracts: 9 digits, 2 of them after the point.
-MAX_AMOUNT = Decimal("9999999.99")
+from pizza_common.contracts import CENT, MAX_AMOUNT
+
+# The card rule of the platform: payment_svc is its one judge. order_svc only checks the
+# shape of what a customer types, on purpose, and hands the number on.
 MIN_CARD_DIGITS = 12
 MAX_CARD_DIGITS = 19
 CURRENCY = re.compile(r"[A-Z]{3}")
@@ -54,7 +55,6 @@ class DeclineReason(StrEnum):
 # Reasons a rule on a card number may give; the amount limit has its own rule.
 CARD_DECLINE_REASONS = frozenset({DeclineReason.CARD_DECLINED, DeclineReason.INSUFFICIENT_FUNDS})
 
-APPROVING_CARD = "4242424242424242"
 DEFAULT_DECLINED_CARDS: Mapping[str, DeclineReason] = MappingProxyType(
     {
         "4000000000000002": DeclineReason.CARD_DECLINED,
@@ -233,10 +233,6 @@ class Payment:
             card_last4=request.card_last4,
             created_at=at,
         )
-
-    @property
-    def voidable(self) -> bool:
-        return self.status is VOIDABLE
 
 
 # Idempotency keys ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore
 from pizza_common.contracts import utc_now
 
-log = structlog.get_logger("payment_svc.service")
+log = structlog.get_logger(__name__)
 
 CREATED = 201
 

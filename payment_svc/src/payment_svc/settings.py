@@ -14,7 +14,9 @@ from payment_svc.domain import (
     SimulationConfig,
     parse_amount,
 )
+from payment_svc.shared_simulation import DEFAULT_REFRESH_S
 from pizza_common.runtime import PORTS, ServiceSettings
+from pizza_common.web import TokenSettings
 
 # A default for local runs only: any deployment sets PAYMENT_ADMIN_TOKEN to a secret.
 LOCAL_ADMIN_TOKEN = "pizza-admin"  # noqa: S105
@@ -27,7 +29,18 @@ class PaymentSettings(ServiceSettings):
 
     service_name: str = "payment_svc"
     port: int = PORTS.payment
+    # The admin API's static token, used only while auth_issuer is unset.
     admin_token: str = Field(default=LOCAL_ADMIN_TOKEN, min_length=1)
+    # Bearer tokens of the identity provider on every route (docs/security.md): on once
+    # auth_issuer is set (the issuer URL, as in the tokens' iss).
+    auth_issuer: str | None = None
+    auth_audience: str = "payment_svc"
+    # Unset: the JWKS URL is read from the issuer's discovery document.
+    auth_jwks_url: str | None = None
+    auth_leeway_s: float = Field(default=10.0, ge=0)
+    auth_jwks_cache_s: float = Field(default=300.0, gt=0)
+    # A token naming a key not seen yet refetches the keys at most once per this.
+    auth_jwks_refetch_s: float = Field(default=5.0, ge=0)
     # The simulation a database starts with (kept there for every instance, and replaced
     # by PUT /admin/simulation): these seed only a database that has none yet.
     latency_ms: str = "20-80"
@@ -36,9 +49,10 @@ class PaymentSettings(ServiceSettings):
     amount_limit: Decimal = DEFAULT_AMOUNT_LIMIT
     # How old an instance's copy of the stored simulation may get: every instance follows a
     # change within this time (the one that took the PUT at once). Each refresh is a read.
-    simulation_refresh_s: float = Field(default=0.5, gt=0)
+    simulation_refresh_s: float = Field(default=DEFAULT_REFRESH_S, gt=0)
     # A claim on an idempotency key older than this is taken to be left by a crash; keep it
-    # above the longest latency the simulation allows (60 s) so live requests keep theirs.
+    # above the longest latency the simulation allows (domain's MAX_LATENCY_MS) so live requests
+    # keep theirs.
     stale_claim_s: float = Field(default=120.0, gt=0)
 
     @field_validator("latency_ms")
@@ -51,6 +65,20 @@ class PaymentSettings(ServiceSettings):
     @classmethod
     def _limit_is_money(cls, value: object) -> Decimal:
         return parse_amount(value)
+
+    def tokens(self) -> TokenSettings | None:
+        """What a caller's token must be; None while tokens are not checked."""
+        if not self.auth_issuer:
+            return None
+        return TokenSettings(
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+            jwks_url=self.auth_jwks_url or None,
+            leeway_s=self.auth_leeway_s,
+            jwks_cache_s=self.auth_jwks_cache_s,
+            jwks_refetch_s=self.auth_jwks_refetch_s,
+            realm="payment_svc",
+        )
 
     def simulation(self) -> SimulationConfig:
         return SimulationConfig(

@@ -23,7 +23,10 @@ import structlog
 
 from payment_svc.domain import SimulationConfig
 
-log = structlog.get_logger("payment_svc.simulation")
+log = structlog.get_logger(__name__)
+
+# How old an instance's copy may get by default (``PAYMENT_SIMULATION_REFRESH_S``).
+DEFAULT_REFRESH_S = 0.5
 
 
 class SimulationBackend(Protocol):

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from pizza_common.contracts import (
+    CENT,
     CONSUMER_GROUPS,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MIN_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_KEY_RULE,
+    MAX_AMOUNT,
     MAX_QUANTITY,
     TOPICS,
     dead_letter_topic,
@@ -42,6 +50,30 @@ def test_the_order_contract_documents_the_shared_quantity_limit() -> None:
         if field["name"] == "quantity"
     ]
     assert docs == [f"1 to {MAX_QUANTITY}."]
+
+
+def test_the_money_limits_are_the_contracts_decimal_type() -> None:
+    schema = json.loads(load_schema_text("order.placed"))
+    money = [
+        field["type"]
+        for record in _records(schema)
+        for field in record["fields"]
+        if isinstance(field["type"], dict) and field["type"].get("logicalType") == "decimal"
+    ]
+    assert money  # total and unit_price
+    for decimal_type in money:
+        scale, precision = decimal_type["scale"], decimal_type["precision"]
+        assert Decimal(1).scaleb(-scale) == CENT
+        assert Decimal(10**precision - 1).scaleb(-scale) == MAX_AMOUNT
+
+
+def test_the_idempotency_key_rule_in_words_is_the_pattern() -> None:
+    assert IDEMPOTENCY_KEY_PATTERN.fullmatch("a" * IDEMPOTENCY_KEY_MIN_LENGTH)
+    assert IDEMPOTENCY_KEY_PATTERN.fullmatch("a" * IDEMPOTENCY_KEY_MAX_LENGTH)
+    assert not IDEMPOTENCY_KEY_PATTERN.fullmatch("a" * (IDEMPOTENCY_KEY_MAX_LENGTH + 1))
+    lengths = re.match(r"(\d+) to (\d+) characters", IDEMPOTENCY_KEY_RULE)
+    assert lengths is not None
+    assert lengths.groups() == (str(IDEMPOTENCY_KEY_MIN_LENGTH), str(IDEMPOTENCY_KEY_MAX_LENGTH))
 
 
 def _records(schema: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,8 @@ import fastavro
 import pytest
 
 from pizza_common.contracts import (
+    CENT,
+    MAX_AMOUNT,
     OrderPlaced,
     OrderReady,
     dead_letter_topic,
@@ -59,6 +61,12 @@ def test_timestamps_are_kept_at_millisecond_precision_in_utc() -> None:
 def test_money_that_would_be_rounded_is_refused() -> None:
     with pytest.raises(ValueError, match=r"decimal\(9, 2\)"):
         replace(order_placed(), total=Decimal("49.001"))
+
+
+def test_money_beyond_nine_digits_is_refused() -> None:
+    assert replace(order_placed(), total=MAX_AMOUNT).total == MAX_AMOUNT
+    with pytest.raises(ValueError, match=r"decimal\(9, 2\)"):
+        replace(order_placed(), total=MAX_AMOUNT + CENT)
 
 
 def test_an_order_without_items_is_refused() -> None:

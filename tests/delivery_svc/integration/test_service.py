@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from delivery_svc.app import MIGRATIONS
 from delivery_svc.domain import DeliveryStatus, TrackedOrder
@@ -168,3 +169,13 @@ async def test_a_ready_order_wakes_the_sleeping_fleet(store: DeliveryStore) -> N
     await asyncio.wait_for(delivered(), timeout=3)
     stopping.set()
     await asyncio.wait_for(fleet, timeout=3)
+
+
+async def test_the_store_answers_a_ping_and_a_missing_database_raises(
+    store: DeliveryStore, tmp_path: Path
+) -> None:
+    await store.ping()
+    gone = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'delivery.db'}")
+    with pytest.raises(OperationalError):
+        await DeliveryStore(gone).ping()
+    await gone.dispose()

@@ -13,6 +13,7 @@ async def test_before_start_the_service_is_missing_and_the_consumer_not_ready() 
     with pytest.raises(RuntimeError, match="delivery_svc has not started"):
         runtime.service()
     assert await runtime.consumer_ready() == "consumer not started"
+    assert await runtime.database_ready() == "not started"
 
 
 def test_the_app_serves_the_three_routes_and_the_shared_ones() -> None:

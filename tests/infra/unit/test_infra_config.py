@@ -29,7 +29,7 @@ from pizza_infra.servers.registry import registry_server
 from pizza_infra.servers.stack import statuses
 from pizza_infra.servers.zipkin import zipkin_server
 from pizza_infra.supervisor.platform import circus_ini
-from pizza_infra.supervisor.services import PlatformSettings
+from pizza_infra.supervisor.services import MAX_KITCHENS, PlatformSettings
 
 
 def test_event_topics_have_six_partitions_and_dead_letter_topics() -> None:
@@ -37,6 +37,14 @@ def test_event_topics_have_six_partitions_and_dead_letter_topics() -> None:
     for topic in (ORDER_PLACED, ORDER_READY):
         assert specs[topic].partitions == 6
         assert dead_letter_topic(topic) in specs
+
+
+def test_no_more_kitchens_than_order_placed_has_partitions() -> None:
+    partitions = {topic.name: topic.partitions for topic in TOPICS}[ORDER_PLACED]
+    assert partitions == MAX_KITCHENS
+    assert PlatformSettings(kitchens=partitions).kitchens == partitions
+    with pytest.raises(ValueError, match="kitchens"):
+        PlatformSettings(kitchens=partitions + 1)
 
 
 def test_replication_follows_the_number_of_kafka_nodes() -> None:

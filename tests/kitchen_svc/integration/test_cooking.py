@@ -12,12 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kitchen_svc.app import MIGRATIONS
 from kitchen_svc.domain import Ticket, TicketStatus
-from kitchen_svc.handlers import OrderPlacedHandler
-from kitchen_svc.service import Kitchen
+from kitchen_svc.handlers import EventHandler
+from kitchen_svc.service import KitchenService
 from kitchen_svc.store import TicketStore
 from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.kafka import ConsumedEvent, GiveBack, RejectedEvent
@@ -51,8 +52,8 @@ def store(engine: AsyncEngine) -> TicketStore:
     return TicketStore(engine)
 
 
-def _kitchen(store: TicketStore, cook_seconds: str = "0") -> Kitchen:
-    return Kitchen(
+def _kitchen(store: TicketStore, cook_seconds: str = "0") -> KitchenService:
+    return KitchenService(
         instance="kitchen-1",
         store=store,
         codec=JsonReady(),
@@ -71,7 +72,7 @@ async def test_a_new_order_is_cooked_published_then_marked_published(store: Tick
     order = order_placed()
     outbox = RecordingOutbox()
 
-    after_commit = await OrderPlacedHandler(kitchen)(_consumed(order), outbox)
+    after_commit = await EventHandler(kitchen).handle(_consumed(order), outbox)
 
     [(topic, key, _)] = sent(outbox)
     assert (topic, key) == (ORDER_READY, order.order_id)
@@ -93,12 +94,12 @@ async def test_a_new_order_is_cooked_published_then_marked_published(store: Tick
 async def test_a_published_order_is_skipped_and_nothing_is_sent(store: TicketStore) -> None:
     kitchen = _kitchen(store)
     order = order_placed()
-    first = await OrderPlacedHandler(kitchen)(_consumed(order), RecordingOutbox())
+    first = await EventHandler(kitchen).handle(_consumed(order), RecordingOutbox())
     assert first is not None
     await first()
 
     outbox = RecordingOutbox()
-    again = await OrderPlacedHandler(kitchen)(_consumed(order_placed(order.order_id)), outbox)
+    again = await EventHandler(kitchen).handle(_consumed(order_placed(order.order_id)), outbox)
 
     assert again is None
     assert sent(outbox) == []
@@ -109,10 +110,10 @@ async def test_a_ready_ticket_resends_the_same_event(store: TicketStore) -> None
     kitchen = _kitchen(store)
     order = order_placed()
     aborted = RecordingOutbox()  # its transaction never committed: no after-commit ran
-    await OrderPlacedHandler(kitchen)(_consumed(order), aborted)
+    await EventHandler(kitchen).handle(_consumed(order), aborted)
 
     outbox = RecordingOutbox()
-    after_commit = await OrderPlacedHandler(kitchen)(_consumed(order), outbox)
+    after_commit = await EventHandler(kitchen).handle(_consumed(order), outbox)
 
     assert event_ids(outbox) == event_ids(aborted)
     assert sent(outbox) == sent(aborted)  # the very same record value
@@ -133,7 +134,7 @@ async def test_an_abandoned_cook_is_taken_over_here(store: TicketStore) -> None:
     kitchen = _kitchen(store)
     outbox = RecordingOutbox()
 
-    after_commit = await OrderPlacedHandler(kitchen)(_consumed(order, offset=5), outbox)
+    after_commit = await EventHandler(kitchen).handle(_consumed(order, offset=5), outbox)
 
     ticket = await store.get(order.order_id)
     assert ticket is not None
@@ -149,7 +150,7 @@ async def test_a_cook_told_to_give_back_leaves_the_ticket_cooking(store: TicketS
     consumed = _consumed(order)
     outbox = RecordingOutbox()
 
-    handling = asyncio.create_task(OrderPlacedHandler(kitchen)(consumed, outbox))
+    handling = asyncio.create_task(EventHandler(kitchen).handle(consumed, outbox))
     for _ in range(500):  # until the cook started: its ticket is open
         if kitchen.current is not None:
             break
@@ -172,7 +173,17 @@ async def test_what_cannot_be_cooked_is_rejected_before_any_ticket(store: Ticket
     order = order_placed()
     huge = replace(order, items=(replace(order.items[0], quantity=500),))
     with pytest.raises(RejectedEvent, match="quantity 500"):
-        await OrderPlacedHandler(kitchen)(_consumed(huge), RecordingOutbox())
+        await EventHandler(kitchen).handle(_consumed(huge), RecordingOutbox())
     with pytest.raises(RejectedEvent, match=r"expected an order\.placed event, got OrderReady"):
-        await OrderPlacedHandler(kitchen)(_consumed(order_ready(order)), RecordingOutbox())
+        await EventHandler(kitchen).handle(_consumed(order_ready(order)), RecordingOutbox())
     assert await store.get(order.order_id) is None
+
+
+async def test_the_store_answers_a_ping_and_a_missing_database_raises(
+    store: TicketStore, tmp_path: Path
+) -> None:
+    await store.ping()
+    gone = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'kitchen.db'}")
+    with pytest.raises(OperationalError):
+        await TicketStore(gone).ping()
+    await gone.dispose()

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from order_svc.api_models import OrderIn
-from order_svc.domain import LineRequest, UnknownPizza, price_lines
+from order_svc.domain import LineRequest, UnknownPizza, price_lines, total_of
 from order_svc.i18n import field_message, field_path, pick_language
 from order_svc.menu import MENU
 from pizza_common.contracts import PizzaSize
@@ -18,12 +18,13 @@ EXAMPLE = json.loads((REPO_ROOT / "docs" / "examples" / "order.json").read_text(
 
 
 def test_prices_come_from_the_menu() -> None:
-    items, total = price_lines(
+    items = price_lines(
         [
             LineRequest("margherita", PizzaSize.LARGE, 2),
             LineRequest("funghi", PizzaSize.SMALL, 1),
         ]
     )
+    total = total_of(items)
     margherita = MENU["margherita"].prices[PizzaSize.LARGE]
     funghi = MENU["funghi"].prices[PizzaSize.SMALL]
     assert [item.unit_price for item in items] == [margherita, funghi]

@@ -76,7 +76,7 @@ def test_a_placed_order_is_priced_from_the_menu_and_waits_for_payment() -> None:
     assert order.total == large * 2 + small
     assert order.total.as_tuple().exponent == -2
     assert order.status is OrderStatus.PAYMENT_PENDING
-    assert not order.settled
+    assert order.status in UNSETTLED
     assert order.version == 0
     assert order.card_last4 == "4242"
     assert order.idempotency_key == "key-1"
@@ -110,7 +110,7 @@ def test_accepting_gives_the_order_placed_event() -> None:
     order = placed()
     accepted, event = order.accept("pay_1", LATER)
     assert accepted.status is OrderStatus.ACCEPTED
-    assert accepted.settled
+    assert accepted.status not in UNSETTLED
     assert (accepted.payment_id, accepted.payment_outcome) == ("pay_1", PaymentOutcome.APPROVED)
     assert accepted.version == order.version + 1
     assert accepted.updated_at == LATER
@@ -176,7 +176,7 @@ def test_the_recovery_worker_takes_over_any_unsettled_order(status: OrderStatus)
 @pytest.mark.parametrize("status", FINAL)
 def test_a_settled_order_never_changes_again(status: OrderStatus) -> None:
     order = in_status(status)
-    assert order.settled
+    assert order.status not in UNSETTLED
     assert TRANSITIONS[status] == frozenset()
     for change in (
         lambda: order.accept("pay_9", LATER),

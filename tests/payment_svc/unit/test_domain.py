@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from payment_svc.domain import (
-    APPROVING_CARD,
     DeclineReason,
     DeclineRules,
     PaymentRequest,
@@ -20,6 +19,7 @@ from payment_svc.domain import (
     parse_currency,
 )
 from pizza_common.contracts import is_valid_idempotency_key
+from tests.payment_svc.conftest import APPROVING_CARD
 
 ORDER_ID = "5f0c6b1e-8d7a-4c1e-9b9a-2f4e6a8c0d11"
 

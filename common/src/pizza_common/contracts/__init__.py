@@ -6,7 +6,6 @@ service's domain may import it.
 
 from pizza_common.contracts._avro_json import from_avro_json, to_avro_json
 from pizza_common.contracts._events import (
-    CENT,
     CONSUMER_GROUPS,
     DELIVERY_GROUP,
     KITCHEN_GROUP,
@@ -19,18 +18,21 @@ from pizza_common.contracts._events import (
     OrderPlaced,
     OrderReady,
     PizzaSize,
-    check_money,
     dead_letter_topic,
 )
 from pizza_common.contracts._limits import (
+    CENT,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MIN_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENCY_KEY_RULE,
+    MAX_AMOUNT,
     MAX_QUANTITY,
     is_valid_idempotency_key,
 )
 from pizza_common.contracts._schemas import (
     SchemaFileError,
     load_schema_text,
-    schema_path,
     schemas_dir,
     subject_for,
     topics_with_schemas,
@@ -42,8 +44,12 @@ __all__ = [
     "CENT",
     "CONSUMER_GROUPS",
     "DELIVERY_GROUP",
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
+    "IDEMPOTENCY_KEY_MIN_LENGTH",
     "IDEMPOTENCY_KEY_PATTERN",
+    "IDEMPOTENCY_KEY_RULE",
     "KITCHEN_GROUP",
+    "MAX_AMOUNT",
     "MAX_QUANTITY",
     "ORDER_PLACED",
     "ORDER_READY",
@@ -57,12 +63,10 @@ __all__ = [
     "PizzaSize",
     "SchemaFileError",
     "Topic",
-    "check_money",
     "dead_letter_topic",
     "from_avro_json",
     "is_valid_idempotency_key",
     "load_schema_text",
-    "schema_path",
     "schemas_dir",
     "subject_for",
     "to_avro_json",

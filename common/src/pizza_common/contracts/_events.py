@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, Self
 
+from pizza_common.contracts._limits import CENT, MAX_AMOUNT
 from pizza_common.contracts._time import to_millis, utc_now
 
 ORDER_PLACED = "order.placed"
@@ -28,12 +29,9 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-CENT = Decimal("0.01")
-
-
 def check_money(amount: Decimal) -> None:
     """The contracts carry money as decimal(9, 2): refuse what would be rounded."""
-    if amount != amount.quantize(CENT) or abs(amount) >= Decimal("10000000"):
+    if amount != amount.quantize(CENT) or abs(amount) > MAX_AMOUNT:
         raise ValueError(f"{amount} does not fit decimal(9, 2)")
 
 

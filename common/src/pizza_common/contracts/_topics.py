@@ -1,7 +1,7 @@
 """Every topic of the platform: its name, partitions and retention, declared once.
 
-The dev tooling applies these to a local broker, the container set-up job and the
-Kubernetes chart are generated from them. Replication is not declared: it follows the
+The dev tooling creates them from this table (``pizza-ctl topics-apply``), on a local
+broker and as Docker Compose's set-up job alike. Replication is not declared: it follows the
 cluster (1 node: 1; 3 nodes: 3 with ``min.insync.replicas`` 2).
 """
 

@@ -1,10 +1,14 @@
 """Kafka for the services: client settings, an awaitable producer, the consumer loop
 (transactions, dead letters, watchdog, truthful readiness) and the Avro codec that frames
-events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kafka)."""
+events through the schema registry. Needs ``pizza-common[kafka]`` (confluent-kafka).
+
+Services name confluent-kafka's types only through here (``SchemaRegistryClient``, what
+:func:`registry_client` returns and a codec takes)."""
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka._codec import (
     MAGIC_BYTE,
-    REGISTRY_IO_ERRORS,
     AvroEventCodec,
     DecodeFailure,
     EventDecodeError,
@@ -27,7 +31,6 @@ from pizza_common.kafka._settings import KafkaSettings
 
 __all__ = [
     "MAGIC_BYTE",
-    "REGISTRY_IO_ERRORS",
     "AfterCommit",
     "AsyncProducer",
     "AvroEventCodec",
@@ -43,6 +46,7 @@ __all__ = [
     "Outbox",
     "PublishError",
     "RejectedEvent",
+    "SchemaRegistryClient",
     "consumer_config",
     "producer_config",
     "registry_client",

@@ -43,13 +43,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; busy_timeout waits instead of failing.
+    # busy_timeout waits instead of failing, first: switching a new file to WAL needs a lock
+    # that another instance starting at the same moment may hold. WAL lets readers run
+    # beside the writer.
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+MIGRATION_LOCK = 0x7069_7A7A_615F_6462  # PostgreSQL's advisory lock of the upgrade: "pizza_db"
 
 
 async def migrate(engine: AsyncEngine, script_location: str) -> None:
@@ -62,9 +67,11 @@ async def migrate(engine: AsyncEngine, script_location: str) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        # Instances of a service start together on one database: the first takes a lock for
+        # the whole upgrade, the others wait for it and then find the tables there, instead
+        # of all creating them at once (so no service needs to retry its migration).
         if connection.dialect.name == "sqlite":
-            # Instances of a service start together on one file: the first takes the write
-            # lock for the whole upgrade, the others wait for it (busy_timeout) and then find
-            # the tables there, instead of all creating them at once.
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to busy_timeout
+        elif connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await connection.run_sync(upgrade)

@@ -14,6 +14,8 @@ an integer is spelled as a JSON integer, not ``2.0`` or ``1e2`` (see ``_paramete
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import faulthandler
 import signal
 import socket
@@ -32,8 +34,10 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.pydantic import PydanticInitPlugin
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
@@ -42,6 +46,7 @@ from pizza_common.runtime._settings import ServiceSettings
 from pizza_common.runtime._tracing import configure_tracing, traceresponse
 from pizza_common.web import _parameters as parameters
 from pizza_common.web._metrics import metrics_handler, record_request
+from pizza_common.web._tokens import BEARER_SCHEME, STATE_KEY, ScopeGuard, TokenCheck
 
 PROBLEM_JSON = "application/problem+json"
 S = TypeVar("S", bound=ServiceSettings)
@@ -126,8 +131,9 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     extra: dict[str, Any] = {}
     if exc.extra and isinstance(exc.extra, list):
         extra["errors"] = exc.extra
-    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
-             413: "Request too large", 415: "Unsupported media type"}.get(
+    title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+             405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type",
+             503: "Service unavailable"}.get(
         exc.status_code, "Request failed"
     )  # fmt: skip
     return problem(exc.status_code, title, detail, headers=exc.headers, **extra)
@@ -255,6 +261,7 @@ def service_app(
     ready_checks: Mapping[str, ReadyCheck],
     exception_handlers: Mapping[type[Exception] | int, Any] | None = None,
     openapi_config: OpenAPIConfig | None = None,
+    token_check: TokenCheck | None = None,
     **kwargs: Any,
 ) -> Litestar:
     """A service's litestar app with what every service has: problem+json errors, request
@@ -263,6 +270,9 @@ def service_app(
 
     A handler of the service's own for ``ValidationException`` is wrapped in
     :func:`empty_body_first` here; one on a route must be wrapped where it is declared.
+
+    With ``token_check``, routes guarded by :func:`require_scope` demand a bearer token
+    with their scope, and the OpenAPI document says so; without it they are open.
     """
     handlers = {**EXCEPTION_HANDLERS, **(exception_handlers or {})}
     handlers[ValidationException] = empty_body_first(
@@ -280,14 +290,48 @@ def service_app(
         request_class=JSONRequest,
         # Logging belongs to pizza_common.runtime (JSON lines): litestar must not replace it.
         logging_config=None,
-        openapi_config=openapi_config
-        or OpenAPIConfig(title=title, version="1.0.0", description=description),
+        openapi_config=_with_bearer(
+            openapi_config or OpenAPIConfig(title=title, version="1.0.0", description=description),
+            on=token_check is not None,
+        ),
         # App-level guards run before those of routers and handlers (payment's admin token).
         guards=[parameters.guard, *kwargs.pop("guards", ())],
         **kwargs,
     )
     parameters.install(app)
+    if token_check is not None:
+        app.state[STATE_KEY] = token_check
+        app.on_shutdown.append(token_check.aclose)
+        _declare_scopes(app)
     return app
+
+
+def _with_bearer(config: OpenAPIConfig, *, on: bool) -> OpenAPIConfig:
+    if not on:
+        return config
+    components = config.components if isinstance(config.components, Components) else Components()
+    scheme = SecurityScheme(
+        type="http",
+        scheme="bearer",
+        bearer_format="JWT",
+        description="an access token of the identity provider (OAuth2 client credentials)",
+    )
+    # The bearer scheme replaces any other: with tokens on, nothing else gets in.
+    config = copy.copy(config)  # not replace(): that would re-run its deprecation checks
+    config.components = dataclasses.replace(components, security_schemes={BEARER_SCHEME: scheme})
+    return config
+
+
+def _declare_scopes(app: Litestar) -> None:
+    """Each route guarded by a scope names it as its OpenAPI security requirement."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            guards = [g for layer in handler.ownership_layers for g in (layer.guards or ())]
+            scopes = [g.scope for g in guards if isinstance(g, ScopeGuard)]
+            if scopes:
+                handler.security = [{BEARER_SCHEME: scopes}]
 
 
 def run_service(settings: S, create_app: Callable[[S], Litestar]) -> None:

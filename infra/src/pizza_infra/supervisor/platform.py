@@ -21,10 +21,18 @@ import httpx
 from circus.client import CircusClient
 from circus.exc import CallError
 
+from pizza_common.contracts import ORDER_PLACED
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.identity import oauth_env
 from pizza_infra.supervisor import prometheus
-from pizza_infra.supervisor.services import SERVICES, START_ORDER, PlatformSettings, Service
+from pizza_infra.supervisor.services import (
+    MAX_KITCHENS,
+    MAX_PAYMENTS,
+    SERVICES,
+    START_ORDER,
+    PlatformSettings,
+    Service,
+)
 
 GRACEFUL_TIMEOUT_S = 30  # a kitchen may be in the middle of cooking
 
@@ -219,11 +227,16 @@ class Platform:
         service = _service(name)
         if not service.scalable:
             raise InfraError(f"{name} runs as one instance; only kitchen and payment scale")
-        if name == "kitchen" and not 0 <= count <= 6:
-            raise InfraError("kitchen scales from 0 to 6 instances (order.placed has 6 partitions)")
-        if name == "payment" and not 1 <= count <= 6:
+        if name == "kitchen" and not 0 <= count <= MAX_KITCHENS:
+            raise InfraError(
+                f"kitchen scales from 0 to {MAX_KITCHENS} instances "
+                f"({ORDER_PLACED} has {MAX_KITCHENS} partitions)"
+            )
+        if name == "payment" and not 1 <= count <= MAX_PAYMENTS:
             # 0 would leave the shared socket listening with nobody behind it: just stop payment.
-            raise InfraError("payment scales from 1 to 6 instances (to stop it: just stop payment)")
+            raise InfraError(
+                f"payment scales from 1 to {MAX_PAYMENTS} instances (to stop it: just stop payment)"
+            )
         current = len(self.pids(name))
         if count == current:
             return count

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pizza_common.contracts import ORDER_PLACED, TOPICS
 from pizza_infra.config import HOST, InfraSettings
 from pizza_infra.ports import DEFAULT_PORTS
+
+# One partition of order.placed is cooked by one kitchen instance: one more would idle.
+MAX_KITCHENS = next(topic.partitions for topic in TOPICS if topic.name == ORDER_PLACED)
+# Payment instances share one socket; a few are enough for one machine.
+MAX_PAYMENTS = 6
 
 
 @dataclass(frozen=True)
@@ -52,10 +58,10 @@ class PlatformSettings(BaseSettings):
     delivery_port: int = DEFAULT_PORTS["DELIVERY_PORT"]
     # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
     kitchen_port: int = DEFAULT_PORTS["KITCHEN_PORT"]
-    kitchens: int = Field(default=1, ge=0, le=6)  # 6 partitions: a 7th would idle
+    kitchens: int = Field(default=1, ge=0, le=MAX_KITCHENS)
     # Payment instance n has its own port payment_instance_port + n - 1 (8021, 8022, ...).
     payment_instance_port: int = DEFAULT_PORTS["PAYMENT_INSTANCE_PORT"]
-    payments: int = Field(default=2, ge=1, le=6)  # two: one may die and no order is lost
+    payments: int = Field(default=2, ge=1, le=MAX_PAYMENTS)  # two: one may die, no order lost
     monitor_port: int = Field(
         default=DEFAULT_PORTS["LAG_EXPORTER_PORT"], validation_alias="LAG_EXPORTER_PORT"
     )

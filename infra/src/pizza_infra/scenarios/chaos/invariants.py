@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from pizza_common.contracts import ORDER_PLACED, ORDER_READY
 from pizza_infra.scenarios.chaos.model import (
     ACCEPTED,
     APPROVED,
@@ -196,7 +197,7 @@ def order_placed_once(observed: Observed) -> InvariantResult:
         "order_placed_once",
         "one order.placed event per accepted order, and none for any other",
         len(_accepted(observed)),
-        _once_per_accepted_order(observed, observed.placed, "order.placed"),
+        _once_per_accepted_order(observed, observed.placed, ORDER_PLACED),
     )
 
 
@@ -205,7 +206,7 @@ def order_ready_once(observed: Observed) -> InvariantResult:
         "order_ready_once",
         "one committed order.ready event per accepted order (read_committed)",
         len(_accepted(observed)),
-        _once_per_accepted_order(observed, observed.ready, "order.ready"),
+        _once_per_accepted_order(observed, observed.ready, ORDER_READY),
     )
 
 
