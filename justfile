@@ -66,15 +66,15 @@ chaos *ARGS:
 lag *ARGS:
     {{run}} pizza-ctl lag {{ARGS}}
 
-# Start Kafka (KRaft) and the schema registry, fetching them on first use; apply topics.
+# Start Kafka (KRaft), the schema registry, Zipkin and Keycloak, fetching them on first use; apply topics.
 infra-up:
     {{run}} pizza-ctl infra up
 
-# Stop Kafka and the schema registry.
+# Stop Kafka, the schema registry, Zipkin and Keycloak.
 infra-down:
     {{run}} pizza-ctl infra down
 
-# Say whether Kafka and the schema registry answer.
+# Say whether Kafka, the schema registry, Zipkin and Keycloak answer.
 infra-status:
     {{run}} pizza-ctl infra status
 

@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka import KafkaSettings, registry_client
+from pizza_common.runtime import PORTS
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers import stack
@@ -37,6 +38,10 @@ def _test_settings(var_dir: Path) -> InfraSettings:
         schema_registry_port=8081 + offset,
         schema_registry_management_port=8091 + offset,
         zipkin_port=9411 + offset,
+        # Started only by the tests that need it (tests/infra/integration/test_keycloak.py).
+        keycloak_enabled=False,
+        keycloak_port=PORTS.keycloak + offset,
+        keycloak_management_port=PORTS.keycloak_management + offset,
         var_dir=var_dir,
         # The downloads are shared with the platform: only the data is the tests' own.
         cache_override=InfraSettings().cache_dir,
@@ -55,6 +60,9 @@ def infra_env(settings: InfraSettings) -> dict[str, str]:
         "SCHEMA_REGISTRY_PORT": str(settings.schema_registry_port),
         "SCHEMA_REGISTRY_MANAGEMENT_PORT": str(settings.schema_registry_management_port),
         "ZIPKIN_PORT": str(settings.zipkin_port),
+        "KEYCLOAK_ENABLED": str(settings.keycloak_enabled).lower(),
+        "KEYCLOAK_PORT": str(settings.keycloak_port),
+        "KEYCLOAK_MANAGEMENT_PORT": str(settings.keycloak_management_port),
         "PIZZA_VAR_DIR": str(settings.var_dir),
         "PIZZA_CACHE_DIR": str(settings.cache_dir),
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,

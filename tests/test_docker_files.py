@@ -34,6 +34,8 @@ from dockerfile_parse import DockerfileParser
 from pydantic_settings import BaseSettings
 
 from pizza_common.runtime import ServiceSettings
+from pizza_infra.config import InfraSettings
+from pizza_infra.servers.keycloak import REALM_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.kafka.yml"
@@ -55,9 +57,13 @@ PUBLISHED = {
     "prometheus": 9090,
     "grafana": 3000,
     "jaeger": 16686,
+    "keycloak": 8180,
 }
 SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
+IDP = "keycloak"
+KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak"
+KEYCLOAK_IMPORT = "/opt/keycloak/data/import"  # where --import-realm looks in the image
 INIT = "init"
 # Compose service -> the workspace member whose Dockerfile builds it.
 BUILT_FROM = {
@@ -263,12 +269,35 @@ def compose_problems(
         if condition != "service_healthy":
             problems.append(f"service {INIT}: must wait for {needed} to be healthy")
 
+    problems += _keycloak_problems(services.get(IDP, {}))
+
     kitchen = services.get(SCALABLE, {})
     if "container_name" in kitchen or kitchen.get("ports"):
         problems.append(f"service {SCALABLE}: a fixed container_name or host port stops --scale")
     command = " ".join(kitchen.get("command") or [])
     if "KITCHEN_INSTANCE" not in command or "hostname" not in command:
         problems.append(f"service {SCALABLE}: replicas need their own KITCHEN_INSTANCE")
+    return problems
+
+
+def _keycloak_problems(keycloak: dict[str, Any]) -> list[str]:
+    """The same Keycloak as the local infra, in development mode, importing the realm."""
+    problems = []
+    image = f"{KEYCLOAK_IMAGE}:{InfraSettings().keycloak_version}"
+    if keycloak.get("image") != image:
+        problems.append(f"service {IDP}: image {keycloak.get('image')}, expected {image}")
+    command = keycloak.get("command") or []
+    if command[:1] != ["start-dev"] or "--import-realm" not in command:
+        problems.append(f"service {IDP}: must run start-dev --import-realm")
+    mounts = {
+        (Path(volume.get("source", "")).resolve(), volume.get("target"))
+        for volume in keycloak.get("volumes") or []
+        if volume.get("type") == "bind"
+    }
+    if (REALM_FILE.resolve(), f"{KEYCLOAK_IMPORT}/{REALM_FILE.name}") not in mounts:
+        problems.append(f"service {IDP}: the realm file is not mounted into {KEYCLOAK_IMPORT}")
+    if "healthcheck" not in keycloak:
+        problems.append(f"service {IDP}: no health check")
     return problems
 
 
@@ -809,6 +838,10 @@ def _mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
             '      disable: true\n      x-test: ["CMD", "/opt/kafka/',
             "no check",
         ),
+        ("keycloak/keycloak:26", "keycloak/keycloak:25", "expected quay.io/keycloak/keycloak"),
+        ('"127.0.0.1:8180:8080"', '"8180:8080"', "not bound to 127.0.0.1"),
+        ("data/import/pizza-realm.json:ro", "data/pizza-realm.json:ro", "not mounted"),
+        ('["start-dev", "--import-realm",', '["start-dev",', "--import-realm"),
     ],
 )
 def test_compose_checks_reject_a_broken_file(

@@ -20,8 +20,14 @@ from delivery_svc.handlers import TOPICS, EventHandler, codecs
 from delivery_svc.service import DeliveryService
 from delivery_svc.settings import CONSUMER_GROUP, DeliverySettings
 from delivery_svc.store import DeliveryStore
-from pizza_common.kafka import ConsumerOptions, EventConsumer, KafkaSettings, registry_client
-from pizza_common.runtime import exit_if_crashed, make_engine, migrate
+from pizza_common.kafka import (
+    ConsumerOptions,
+    EventConsumer,
+    KafkaSettings,
+    consumer_problem,
+    registry_client,
+)
+from pizza_common.runtime import database_problem, exit_if_crashed, open_database, stop_tasks
 from pizza_common.web import service_app
 
 log = structlog.get_logger(__name__)
@@ -45,9 +51,7 @@ class Runtime:
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         async with AsyncExitStack() as stack:
-            engine = make_engine(settings.db_url)
-            stack.push_async_callback(engine.dispose)
-            await migrate(engine, MIGRATIONS)
+            engine = await open_database(stack, settings.db_url, MIGRATIONS)
             kafka = KafkaSettings()
             registry = registry_client(kafka.schema_registry_url)
             stopping = asyncio.Event()
@@ -70,7 +74,7 @@ class Runtime:
             ]
             for task in tasks:
                 task.add_done_callback(exit_if_crashed)
-            stack.push_async_callback(_stop, stopping, tasks)
+            stack.push_async_callback(stop_tasks, stopping, tasks)
             stack.callback(service.close)  # first: the open event streams end
             self._store, self._service, self._consumer = store, service, consumer
             log.info(
@@ -88,27 +92,10 @@ class Runtime:
         return self._service
 
     async def consumer_ready(self) -> str | None:
-        """What keeps the consumer from being ready (its own ``problem()``), or None."""
-        if self._consumer is None:
-            return "consumer not started"
-        return self._consumer.problem()
+        return consumer_problem(self._consumer)
 
     async def database_ready(self) -> str | None:
-        if self._store is None:
-            return "not started"
-        try:
-            await self._store.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"unreachable: {type(exc).__name__}"
-        return None
-
-
-async def _stop(stopping: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
-    """Tell the tasks to stop and wait for them; an error they ended with is logged."""
-    stopping.set()
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(result, BaseException):
-            log.error("stopped with an error", error=repr(result))
+        return await database_problem(self._store)
 
 
 def create_app(settings: DeliverySettings | None = None) -> Litestar:

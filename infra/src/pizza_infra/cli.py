@@ -261,7 +261,7 @@ def parser() -> argparse.ArgumentParser:
         "--json", action="store_true"
     )
 
-    sub = command("infra", infra_command, "Kafka, the schema registry and Zipkin alone")
+    sub = command("infra", infra_command, "Kafka, the schema registry, Zipkin and Keycloak alone")
     sub.add_argument(
         "action",
         choices=["up", "down", "status"],

@@ -16,6 +16,7 @@ INFRA_DIR = REPO_ROOT / "infra"
 HOST = "127.0.0.1"
 MAX_KAFKA_NODES = 5
 ZIPKIN_SPAN_KB = 3
+REALM = "pizza"  # the platform's realm in Keycloak (infra/keycloak/pizza-realm.json)
 
 
 class InfraSettings(BaseSettings):
@@ -24,6 +25,10 @@ class InfraSettings(BaseSettings):
     kafka_version: str = "4.4.0"
     registry_version: str = "3.3.3"
     zipkin_version: str = "3.6.1"
+    keycloak_version: str = "26.7.3"
+    # False: `up` starts no identity provider (the integration tests' infra: only the
+    # tests that need tokens start one, it takes a while).
+    keycloak_enabled: bool = True
 
     # 1: one broker+controller JVM. 3 (high availability): three such nodes on this
     # machine, node n listening on kafka_port + 2(n-1) and kafka_controller_port + 2(n-1).
@@ -34,10 +39,13 @@ class InfraSettings(BaseSettings):
     # Quarkus' management interface (health); kept on loopback like everything else.
     schema_registry_management_port: int = DEFAULT_PORTS["SCHEMA_REGISTRY_MANAGEMENT_PORT"]
     zipkin_port: int = DEFAULT_PORTS["ZIPKIN_PORT"]  # the trace UI and the spans' endpoint
+    keycloak_port: int = DEFAULT_PORTS["KEYCLOAK_PORT"]  # the identity provider: tokens, console
+    keycloak_management_port: int = DEFAULT_PORTS["KEYCLOAK_MANAGEMENT_PORT"]  # its health
 
     # Per node; None: 512m for a single node, 384m each when several share the machine.
     kafka_heap: str | None = None
     registry_heap: str = "384m"
+    keycloak_heap: str = "384m"
     # Zipkin keeps this many spans in memory (about 15 an order); its heap follows from it.
     zipkin_max_spans: int = Field(default=50_000, ge=1000)
     # How long `up` waits for each server to answer.
@@ -72,6 +80,20 @@ class InfraSettings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.var_dir / "log"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated local secrets (Keycloak's admin, the clients'): never committed."""
+        return self.var_dir / "secrets"
+
+    @property
+    def keycloak_url(self) -> str:
+        return f"http://{HOST}:{self.keycloak_port}"
+
+    @property
+    def token_url(self) -> str:
+        """Where a client of the platform's realm gets its tokens (client credentials)."""
+        return f"{self.keycloak_url}/realms/{REALM}/protocol/openid-connect/token"
 
     @property
     def zipkin_url(self) -> str:

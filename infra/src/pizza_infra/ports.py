@@ -30,4 +30,6 @@ DEFAULT_PORTS: Final[dict[str, int]] = {
     "SCHEMA_REGISTRY_PORT": PORTS.schema_registry,
     "SCHEMA_REGISTRY_MANAGEMENT_PORT": PORTS.schema_registry_management,
     "ZIPKIN_PORT": PORTS.zipkin,
+    "KEYCLOAK_PORT": PORTS.keycloak,
+    "KEYCLOAK_MANAGEMENT_PORT": PORTS.keycloak_management,
 }

@@ -28,9 +28,10 @@ from pizza_common.kafka import (
     ConsumerOptions,
     EventConsumer,
     KafkaSettings,
+    consumer_problem,
     registry_client,
 )
-from pizza_common.runtime import exit_if_crashed, make_engine, migrate
+from pizza_common.runtime import database_problem, exit_if_crashed, open_database, stop_tasks
 from pizza_common.web import service_app
 
 log = structlog.get_logger(__name__)
@@ -52,9 +53,7 @@ class Runtime:
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         async with AsyncExitStack() as stack:
-            engine = make_engine(settings.db_url)
-            stack.push_async_callback(engine.dispose)
-            await migrate(engine, MIGRATIONS)
+            engine = await open_database(stack, settings.db_url, MIGRATIONS)
             kafka = KafkaSettings()
             registry = registry_client(kafka.schema_registry_url)
             stopping = asyncio.Event()
@@ -80,7 +79,7 @@ class Runtime:
             )
             task = asyncio.create_task(consumer.run(), name="kitchen-consumer")
             task.add_done_callback(exit_if_crashed)
-            stack.push_async_callback(_stop, stopping, [task])
+            stack.push_async_callback(stop_tasks, stopping, [task])
             # Kept after the stop: /status says "stopping" to the end, /ready the consumer's
             # truth.
             self._store, self._service, self._consumer = store, service, consumer
@@ -99,27 +98,10 @@ class Runtime:
         return status_view(instance, self._service, self._consumer)
 
     async def consumer_ready(self) -> str | None:
-        """What keeps the consumer from being ready (its own ``problem()``), or None."""
-        if self._consumer is None:
-            return "consumer not started"
-        return self._consumer.problem()
+        return consumer_problem(self._consumer)
 
     async def database_ready(self) -> str | None:
-        if self._store is None:
-            return "not started"
-        try:
-            await self._store.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"unreachable: {type(exc).__name__}"
-        return None
-
-
-async def _stop(stopping: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
-    """Tell the tasks to stop and wait for them; an error they ended with is logged."""
-    stopping.set()
-    for result in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(result, BaseException):
-            log.error("stopped with an error", error=repr(result))
+        return await database_problem(self._store)
 
 
 def create_app(settings: KitchenSettings | None = None) -> Litestar:

@@ -35,7 +35,7 @@ from pizza_common.kafka import (
     producer_config,
     registry_client,
 )
-from pizza_common.runtime import make_engine, migrate
+from pizza_common.runtime import database_problem, open_database
 from pizza_common.web import service_app
 
 log = structlog.get_logger(__name__)
@@ -55,9 +55,7 @@ class Runtime:
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         async with contextlib.AsyncExitStack() as stack:
-            engine = make_engine(settings.db_url)
-            stack.push_async_callback(engine.dispose)
-            await migrate(engine, MIGRATIONS)
+            engine = await open_database(stack, settings.db_url, MIGRATIONS)
             kafka = KafkaSettings()
             producer = AsyncProducer(
                 producer_config(
@@ -135,13 +133,7 @@ class Runtime:
         return self.settings.currency
 
     async def database_ready(self) -> str | None:
-        if self._store is None:
-            return "not started"
-        try:
-            await self._store.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"unreachable: {type(exc).__name__}"
-        return None
+        return await database_problem(self._store)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -31,7 +31,7 @@ from payment_svc.service import PaymentService
 from payment_svc.settings import PaymentSettings
 from payment_svc.shared_simulation import SharedSimulation
 from payment_svc.store import PaymentStore, SimulationStore
-from pizza_common.runtime import make_engine, migrate
+from pizza_common.runtime import database_problem, open_database
 from pizza_common.web import TokenCheck, service_app
 
 MIGRATIONS = "payment_svc:migrations"
@@ -51,9 +51,7 @@ class Runtime:
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         async with AsyncExitStack() as stack:
-            engine = make_engine(settings.db_url)
-            stack.push_async_callback(engine.dispose)
-            await migrate(engine, MIGRATIONS)
+            engine = await open_database(stack, settings.db_url, MIGRATIONS)
             store = PaymentStore(engine)
             simulation = await SharedSimulation.open(
                 SimulationStore(engine),
@@ -84,13 +82,7 @@ class Runtime:
         return self._simulation
 
     async def database_ready(self) -> str | None:
-        if self._store is None:
-            return "not started"
-        try:
-            await self._store.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
-            return f"unreachable: {type(exc).__name__}"
-        return None
+        return await database_problem(self._store)
 
 
 def create_app(settings: PaymentSettings | None = None) -> Litestar:

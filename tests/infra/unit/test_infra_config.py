@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,10 +14,19 @@ import pytest
 from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_letter_topic
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.identity import CLIENTS, placeholder, secret_file
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.java_server import Started, start_servers
 from pizza_infra.servers.kafka import kafka_nodes, kafka_servers, server_properties
+from pizza_infra.servers.keycloak import (
+    REALM_FILE,
+    admin_hint,
+    dev_build_cache,
+    keycloak_server,
+    server_options,
+)
 from pizza_infra.servers.registry import registry_server
+from pizza_infra.servers.stack import statuses
 from pizza_infra.servers.zipkin import zipkin_server
 from pizza_infra.supervisor.platform import circus_ini
 from pizza_infra.supervisor.services import MAX_KITCHENS, PlatformSettings
@@ -101,9 +113,13 @@ def test_three_nodes_form_one_quorum_with_their_own_ports_and_files() -> None:
         assert props[key] == "2", key
 
 
-def test_order_svc_is_pointed_at_the_payment_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_order_svc_is_pointed_at_the_payment_port_in_use(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("ORDER_PAYMENT_URL", raising=False)
-    ini = circus_ini(PlatformSettings(payment_port=28002, kitchens=2), InfraSettings())
+    ini = circus_ini(
+        PlatformSettings(payment_port=28002, kitchens=2), InfraSettings(var_dir=tmp_path)
+    )
     order_env = ini.split("[env:order]")[1].split("[")[0]
     assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
     assert "numprocesses = 2" in ini.split("[watcher:kitchen]")[1].split("[")[0]
@@ -111,11 +127,11 @@ def test_order_svc_is_pointed_at_the_payment_port_in_use(monkeypatch: pytest.Mon
 
 
 def test_payment_instances_share_one_socket_that_lives_with_the_watcher(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("ORDER_PAYMENT_URL", raising=False)
     platform = PlatformSettings(payment_port=28002, payment_instance_port=28021, payments=3)
-    ini = circus_ini(platform, InfraSettings())
+    ini = circus_ini(platform, InfraSettings(var_dir=tmp_path))
     socket = ini.split("[socket:payment]")[1].split("[")[0]
     assert "host = 127.0.0.1" in socket
     assert "port = 28002" in socket
@@ -129,9 +145,10 @@ def test_payment_instances_share_one_socket_that_lives_with_the_watcher(
     assert "ORDER_PAYMENT_URL = http://127.0.0.1:28002" in order_env
 
 
-def test_services_are_given_every_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_services_are_given_every_broker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    ini = circus_ini(PlatformSettings(), InfraSettings(kafka_nodes=3, kafka_port=1000))
+    settings = InfraSettings(var_dir=tmp_path, kafka_nodes=3, kafka_port=1000)
+    ini = circus_ini(PlatformSettings(), settings)
     delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
     assert "KAFKA_BOOTSTRAP_SERVERS = 127.0.0.1:1000,127.0.0.1:1002,127.0.0.1:1004" in delivery_env
 
@@ -142,6 +159,7 @@ def test_every_java_server_runs_with_its_marker_after_the_jvm_options(tmp_path: 
         *kafka_servers(settings),
         registry_server(settings),
         zipkin_server(settings),
+        keycloak_server(settings),
     ):
         command = server.command(Path("/jdk/bin/java"), tmp_path / "artifact")
         marker = command.index(server.process.marker)
@@ -186,3 +204,99 @@ def test_a_taken_port_is_one_clear_sentence_before_anything_is_fetched(tmp_path:
 
 def _never() -> Path:
     raise AssertionError("fetched although the port is taken")
+
+
+def test_keycloak_runs_in_dev_mode_on_loopback_with_a_bounded_heap(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        var_dir=tmp_path, keycloak_port=1180, keycloak_management_port=1190, keycloak_heap="300m"
+    )
+    server = keycloak_server(settings)
+    assert server.ports == (1180, 1190)
+    assert server.address == "http://127.0.0.1:1180"
+    assert server.min_java == 21
+    assert "-Xmx300m" in server.jvm_options
+    assert f"-Dkc.home.dir={tmp_path / 'data' / 'keycloak'}" in server.jvm_options
+    command = server.command(Path("/jdk/bin/java"), tmp_path / "dist")
+    options = command[command.index("start-dev") :]
+    assert options == server_options(settings)
+    for option in (
+        "--http-host=127.0.0.1",
+        "--http-port=1180",
+        "--http-management-host=127.0.0.1",
+        "--http-management-port=1190",
+        "--health-enabled=true",
+        "--import-realm",
+    ):
+        assert option in options
+    assert not server.env  # the secrets come only when it starts: see the next test
+    assert not (tmp_path / "secrets").exists()
+
+
+def test_keycloak_secrets_are_generated_once_into_var_and_private(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path)
+    secret_env = keycloak_server(settings).secret_env
+    assert secret_env is not None
+    first, again = secret_env(), secret_env()
+    assert first == again
+    assert first["KC_BOOTSTRAP_ADMIN_USERNAME"] == "admin"
+    assert len(first["KC_BOOTSTRAP_ADMIN_PASSWORD"]) >= 32
+    assert {placeholder(client) for client in CLIENTS} <= set(first)
+    assert len(set(first.values())) == len(first)  # each secret its own
+    for client in CLIENTS:
+        mode = stat.S_IMODE(os.stat(secret_file(settings, client)).st_mode)
+        assert mode == 0o600, client
+
+
+def test_the_realm_file_names_every_client_secret_as_a_placeholder_only() -> None:
+    realm = json.loads(REALM_FILE.read_text())
+    assert realm["realm"] == "pizza"
+    assert realm["accessTokenLifespan"] == 300
+    clients = {c["clientId"]: c for c in realm["clients"]}
+    assert set(clients) == {*CLIENTS, "payment-svc"}
+    assert clients["payment-svc"]["bearerOnly"] is True
+    for name in CLIENTS:
+        client = clients[name]
+        assert client["secret"] == f"${{{placeholder(name)}}}"
+        assert client["serviceAccountsEnabled"] is True
+        assert not client["standardFlowEnabled"]
+        assert not client["directAccessGrantsEnabled"]
+
+
+def test_services_get_their_own_client_and_the_token_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("ORDER_OAUTH_CLIENT_ID", "ORDER_OAUTH_CLIENT_SECRET", "ORDER_OAUTH_TOKEN_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180)
+    ini = circus_ini(PlatformSettings(), settings)
+    order_env = ini.split("[env:order]")[1].split("[")[0]
+    assert "ORDER_OAUTH_CLIENT_ID = order-svc" in order_env
+    secret = secret_file(settings, "order-svc").read_text()
+    assert f"ORDER_OAUTH_CLIENT_SECRET = {secret}" in order_env
+    token_url = "http://127.0.0.1:1180/realms/pizza/protocol/openid-connect/token"
+    assert f"ORDER_OAUTH_TOKEN_URL = {token_url}" in order_env
+    monitor_env = ini.split("[env:monitor]")[1].split("[")[0]
+    assert "LAG_EXPORTER_OAUTH_CLIENT_ID = lag-exporter" in monitor_env
+    payment_env = ini.split("[env:payment]")[1].split("[")[0]
+    assert "OAUTH" not in payment_env  # a resource, no client
+
+
+def test_up_says_where_the_console_is_and_where_its_password_is(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180)
+    hint = admin_hint(settings)
+    assert hint.startswith("http://127.0.0.1:1180/admin/master/console/#/pizza")
+    assert str(tmp_path / "secrets" / "keycloak-admin.secret") in hint
+    assert not (tmp_path / "secrets").exists()  # said, not made
+
+
+def test_the_development_build_is_cached_per_version_and_build_options(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path)
+    cached = dev_build_cache(settings, tmp_path / "keycloak-26.7.3")
+    assert cached.parent == settings.cache_dir
+    assert cached.name.startswith("keycloak-26.7.3-dev-")
+
+
+def test_a_disabled_keycloak_is_not_listed(tmp_path: Path) -> None:
+    listed = [s.name for s in statuses(InfraSettings(var_dir=tmp_path, keycloak_enabled=False))]
+    assert "keycloak" not in listed
+    assert "keycloak" in [s.name for s in statuses(InfraSettings(var_dir=tmp_path))]

@@ -25,6 +25,7 @@ from pizza_common.kafka._consumer import (
     Handler,
     Outbox,
     RejectedEvent,
+    consumer_problem,
 )
 from pizza_common.kafka._producer import AsyncProducer, PublishError
 from pizza_common.kafka._settings import KafkaSettings
@@ -48,6 +49,7 @@ __all__ = [
     "RejectedEvent",
     "SchemaRegistryClient",
     "consumer_config",
+    "consumer_problem",
     "producer_config",
     "registry_client",
 ]

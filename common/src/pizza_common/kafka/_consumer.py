@@ -701,3 +701,11 @@ def _is_fatal(exc: BaseException) -> bool:
     """A client error nothing but new clients can get past (e.g. fenced)."""
     error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
     return isinstance(error, KafkaError) and error.fatal()
+
+
+def consumer_problem(consumer: EventConsumer | None) -> str | None:
+    """A service's consumer readiness (a ``ready_checks`` entry): why it is not ready, or
+    None; ``consumer`` is None until the app has started."""
+    if consumer is None:
+        return "consumer not started"
+    return consumer.problem()

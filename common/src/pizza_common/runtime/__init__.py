@@ -1,7 +1,13 @@
 """What every process of the platform needs: its settings, where its files go, structured
 logs, traces, its database, and the watchdog that ends a process stuck for good."""
 
-from pizza_common.runtime._db import UtcDateTime, make_engine, migrate
+from pizza_common.runtime._db import (
+    UtcDateTime,
+    database_problem,
+    make_engine,
+    migrate,
+    open_database,
+)
 from pizza_common.runtime._durations import SecondsRange
 from pizza_common.runtime._logging import configure_logging
 from pizza_common.runtime._migrations import run_migrations
@@ -9,7 +15,7 @@ from pizza_common.runtime._paths import var_dir
 from pizza_common.runtime._ports import PORTS
 from pizza_common.runtime._settings import ServiceSettings
 from pizza_common.runtime._tracing import extract_headers, inject_headers, span
-from pizza_common.runtime._watchdog import Watchdog, exit_if_crashed
+from pizza_common.runtime._watchdog import Watchdog, exit_if_crashed, stop_tasks
 
 __all__ = [
     "PORTS",
@@ -18,12 +24,15 @@ __all__ = [
     "UtcDateTime",
     "Watchdog",
     "configure_logging",
+    "database_problem",
     "exit_if_crashed",
     "extract_headers",
     "inject_headers",
     "make_engine",
     "migrate",
+    "open_database",
     "run_migrations",
     "span",
+    "stop_tasks",
     "var_dir",
 ]

@@ -6,8 +6,9 @@ connection), so a service never needs a separate migrate step.
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
@@ -75,3 +76,28 @@ async def migrate(engine: AsyncEngine, script_location: str) -> None:
         elif connection.dialect.name == "postgresql":
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await connection.run_sync(upgrade)
+
+
+async def open_database(stack: AsyncExitStack, url: str, script_location: str) -> AsyncEngine:
+    """A service's engine on ``url``, migrated, and disposed when ``stack`` closes
+    (whatever fails after this, the app's lifespan leaks no connection)."""
+    engine = make_engine(url)
+    stack.push_async_callback(engine.dispose)
+    await migrate(engine, script_location)
+    return engine
+
+
+class Pingable(Protocol):
+    async def ping(self) -> None: ...
+
+
+async def database_problem(store: Pingable | None) -> str | None:
+    """A service's database readiness: why it is not ready (``store`` is None until the
+    app has started), or None. It reports and never raises."""
+    if store is None:
+        return "not started"
+    try:
+        await store.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
+        return f"unreachable: {type(exc).__name__}"
+    return None

@@ -23,6 +23,8 @@ class LocalPorts:
     schema_registry: int = 8081
     schema_registry_management: int = 8091
     zipkin: int = 9411
+    keycloak: int = 8180  # the identity provider: tokens, admin console
+    keycloak_management: int = 8190  # its health
     prometheus: int = 9090
     supervisor: int = 5555  # the process manager's control endpoint
 

@@ -45,6 +45,15 @@ def exit_if_crashed(task: asyncio.Task[None]) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+async def stop_tasks(stopping: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+    """Tell a service's essential tasks to stop (``stopping``) and wait for them; an error
+    one ended with is logged, not raised, so the rest of the shutdown still runs."""
+    stopping.set()
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, BaseException):
+            log.error("stopped with an error", error=repr(result))
+
+
 def exit_stuck(reason: str) -> None:
     """Dump every thread's stack into the log and leave at once.
 

@@ -1,4 +1,5 @@
-"""Fetching Kafka's jars and Apicurio Registry from Maven Central with Maven, once.
+"""Fetching Kafka's jars, Apicurio Registry, Zipkin and Keycloak from Maven Central with
+Maven, once.
 
 Each download lands in a temporary folder and is renamed into the cache only when
 complete, so an interrupted first run is simply repeated.
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 from pizza_infra.config import INFRA_DIR, InfraError, InfraSettings
@@ -101,4 +103,31 @@ def zipkin_jar(settings: InfraSettings) -> Path:
             f"Zipkin {version}",
         )
         next(Path(staging).glob("*.jar")).rename(target)
+    return target
+
+
+def keycloak_dist(settings: InfraSettings) -> Path:
+    """Keycloak's distribution folder (``lib/quarkus-run.jar``, ``conf/``, ...), unzipped
+    once and never written to: each data folder keeps its own build of it."""
+    version = settings.keycloak_version
+    target = settings.cache_dir / f"keycloak-{version}"
+    if (target / "lib" / "quarkus-run.jar").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        download = Path(staging) / "download"
+        _run_maven(
+            [
+                "dependency:copy",
+                f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",
+                f"-DoutputDirectory={download}",
+            ],
+            f"Keycloak {version}",
+        )
+        unpacked = Path(staging) / "unpacked"
+        with zipfile.ZipFile(next(download.glob("*.zip"))) as archive:
+            archive.extractall(unpacked)  # noqa: S202 - zipfile drops absolute and .. paths
+        if target.exists():
+            shutil.rmtree(target)
+        next(unpacked.iterdir()).rename(target)  # the archive's one folder, keycloak-<version>
     return target

@@ -1,6 +1,6 @@
 """One declarative spec for every Java server the platform runs locally, and the one
 start, stop and status implementation that Kafka (one node or several), Apicurio
-Registry and Zipkin share.
+Registry, Zipkin and Keycloak share.
 
 A server is started in the background with a marker argument on its command line, found
 again through its pid file (:class:`~pizza_infra.servers.process.ServerProcess`), and
@@ -35,6 +35,9 @@ class JavaServer:
     answers: Callable[[], bool]  # the readiness probe
     address: str  # where it answers, as `status` and `just ps` show it
     env: Mapping[str, str] = field(default_factory=dict)
+    # More environment, asked for only when it starts: secrets are generated on the first
+    # start, never by a look at its status.
+    secret_env: Callable[[], Mapping[str, str]] | None = None
     workdir: Path | None = None  # None: the artifact's folder
     # Run before each start with (java, artifact): write config, format storage, ...
     prepare: Callable[[Path, Path], None] | None = None
@@ -119,9 +122,9 @@ def start_servers(
         java = javas[server.min_java]
         if server.prepare is not None:
             server.prepare(java, artifact)
-        server.process.start(
-            server.command(java, artifact), env=dict(server.env), cwd=server.workdir or artifact
-        )
+        env = {**server.env, **(server.secret_env() if server.secret_env else {})}
+        workdir = server.workdir or artifact
+        server.process.start(server.command(java, artifact), env=env, cwd=workdir)
 
     running = [s for s in servers if s.process.pid() is not None]
     started = [s for s in servers if s not in running]

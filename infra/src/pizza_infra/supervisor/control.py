@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pizza_common.kafka import registry_client
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
-from pizza_infra.servers import stack
+from pizza_infra.servers import keycloak, stack
 from pizza_infra.servers.java_server import ServerStatus
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.platform import Platform, ProcessInfo
@@ -47,6 +47,8 @@ def up(say: Say = print) -> int:
     say(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
     say(f"consumer lag       {platform.settings.url('monitor')}/metrics")
     say(f"traces (Zipkin)    {infra.zipkin_url}/zipkin/")
+    if infra.keycloak_enabled:
+        say(f"Keycloak console   {keycloak.admin_hint(infra)}")
     if prometheus.binary() is None:
         say(prometheus.INSTALL_HINT)
     elif prometheus.WATCHER in platform.watchers():

@@ -1,0 +1,70 @@
+"""The platform's principals in Keycloak's ``pizza`` realm and their local secrets.
+
+Every secret is generated on first use into ``var/secrets/`` (git-ignored, mode 0600) and
+read from there afterwards: the realm file holds only placeholders that Keycloak fills
+from its environment at import, and each service gets its own client's secret in its
+environment from the supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import Final
+
+from pizza_infra.config import InfraSettings
+
+# The confidential clients (client credentials only); payment-svc is no client of its
+# own but the audience of the payment scopes.
+CLIENTS: Final = ("order-svc", "kitchen-svc", "delivery-svc", "lag-exporter", "pizza-admin")
+# The supervisor's process name -> the client it authenticates as.
+SERVICE_CLIENTS: Final = {
+    "order": "order-svc",
+    "kitchen": "kitchen-svc",
+    "delivery": "delivery-svc",
+    "monitor": "lag-exporter",
+}
+ADMIN_USERNAME: Final = "admin"
+ADMIN_SECRET: Final = "keycloak-admin"  # noqa: S105 - the name of its file, not a secret
+
+
+def secret_file(settings: InfraSettings, name: str) -> Path:
+    return settings.secrets_dir / f"{name}.secret"
+
+
+def secret(settings: InfraSettings, name: str) -> str:
+    """The secret ``name``, generated the first time (two starts racing get the same one)."""
+    path = secret_file(settings, name)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        with contextlib.suppress(FileExistsError):  # another start made it meanwhile
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def placeholder(client: str) -> str:
+    """The variable the realm file names as ``client``'s secret: ``${PIZZA_SECRET_ORDER_SVC}``."""
+    return "PIZZA_SECRET_" + client.upper().replace("-", "_")
+
+
+def realm_secrets_env(settings: InfraSettings) -> dict[str, str]:
+    """What Keycloak's realm import needs: every client's secret under its placeholder."""
+    return {placeholder(client): secret(settings, client) for client in CLIENTS}
+
+
+def oauth_env(settings: InfraSettings, service: str, env_prefix: str) -> dict[str, str]:
+    """A service's client id, secret and token URL (``ORDER_OAUTH_CLIENT_ID``, ...), if it
+    has a client; harmless to a service that does not use them yet."""
+    client = SERVICE_CLIENTS.get(service)
+    if client is None:
+        return {}
+    return {
+        f"{env_prefix}OAUTH_CLIENT_ID": client,
+        f"{env_prefix}OAUTH_CLIENT_SECRET": secret(settings, client),
+        f"{env_prefix}OAUTH_TOKEN_URL": settings.token_url,
+    }
