@@ -6,6 +6,7 @@ connection), so a service never needs a separate migrate step.
 
 from __future__ import annotations
 
+import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,13 +44,25 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+WAL_SWITCH_ATTEMPTS = 100  # 5 s, like the busy timeout
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # busy_timeout waits instead of failing, first: switching a new file to WAL needs a lock
     # that another instance starting at the same moment may hold. WAL lets readers run
     # beside the writer.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL does not wait on the busy timeout: instances opening it
+    # at the same moment retry here for a while (once the file is in WAL this is a no-op).
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
