@@ -91,9 +91,14 @@ class InfraSettings(BaseSettings):
         return f"http://{HOST}:{self.keycloak_port}"
 
     @property
+    def issuer(self) -> str:
+        """The platform's realm as its tokens name it (``iss``)."""
+        return f"{self.keycloak_url}/realms/{REALM}"
+
+    @property
     def token_url(self) -> str:
         """Where a client of the platform's realm gets its tokens (client credentials)."""
-        return f"{self.keycloak_url}/realms/{REALM}/protocol/openid-connect/token"
+        return f"{self.issuer}/protocol/openid-connect/token"
 
     @property
     def zipkin_url(self) -> str:

@@ -26,6 +26,11 @@ SERVICE_CLIENTS: Final = {
     "delivery": "delivery-svc",
     "monitor": "lag-exporter",
 }
+# The operator's client: infra's own calls to payment's admin API (demos, chaos).
+OPERATOR_CLIENT: Final = "pizza-admin"
+# The audience the realm's payments:* scopes put in a token (payment-svc, a bearer-only
+# client): what payment_svc requires.
+PAYMENT_AUDIENCE: Final = "payment-svc"
 ADMIN_USERNAME: Final = "admin"
 ADMIN_SECRET: Final = "keycloak-admin"  # noqa: S105 - the name of its file, not a secret
 
@@ -57,9 +62,18 @@ def realm_secrets_env(settings: InfraSettings) -> dict[str, str]:
     return {placeholder(client): secret(settings, client) for client in CLIENTS}
 
 
-def oauth_env(settings: InfraSettings, service: str, env_prefix: str) -> dict[str, str]:
-    """A service's client id, secret and token URL (``ORDER_OAUTH_CLIENT_ID``, ...), if it
-    has a client; harmless to a service that does not use them yet."""
+def identity_env(settings: InfraSettings, service: str, env_prefix: str) -> dict[str, str]:
+    """A service's part in the realm, as its settings read it: payment checks tokens of the
+    realm (``PAYMENT_AUTH_*``); every other service gets its own client id, secret and
+    token URL (``ORDER_OAUTH_*``, ...; unused by those that call no protected API yet).
+    Nothing while Keycloak is off: tokens are then neither sent nor checked."""
+    if not settings.keycloak_enabled:
+        return {}
+    if service == "payment":
+        return {
+            f"{env_prefix}AUTH_ISSUER": settings.issuer,
+            f"{env_prefix}AUTH_AUDIENCE": PAYMENT_AUDIENCE,
+        }
     client = SERVICE_CLIENTS.get(service)
     if client is None:
         return {}

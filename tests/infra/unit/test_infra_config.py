@@ -262,12 +262,18 @@ def test_the_realm_file_names_every_client_secret_as_a_placeholder_only() -> Non
         assert not client["directAccessGrantsEnabled"]
 
 
-def test_services_get_their_own_client_and_the_token_url(
+def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("ORDER_OAUTH_CLIENT_ID", "ORDER_OAUTH_CLIENT_SECRET", "ORDER_OAUTH_TOKEN_URL"):
+    for name in (
+        "ORDER_OAUTH_CLIENT_ID",
+        "ORDER_OAUTH_CLIENT_SECRET",
+        "ORDER_OAUTH_TOKEN_URL",
+        "PAYMENT_AUTH_ISSUER",
+        "PAYMENT_AUTH_AUDIENCE",
+    ):
         monkeypatch.delenv(name, raising=False)
-    settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180)
+    settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180, keycloak_enabled=True)
     ini = circus_ini(PlatformSettings(), settings)
     order_env = ini.split("[env:order]")[1].split("[")[0]
     assert "ORDER_OAUTH_CLIENT_ID = order-svc" in order_env
@@ -279,6 +285,20 @@ def test_services_get_their_own_client_and_the_token_url(
     assert "LAG_EXPORTER_OAUTH_CLIENT_ID = lag-exporter" in monitor_env
     payment_env = ini.split("[env:payment]")[1].split("[")[0]
     assert "OAUTH" not in payment_env  # a resource, no client
+    assert "PAYMENT_AUTH_ISSUER = http://127.0.0.1:1180/realms/pizza" in payment_env
+    assert "PAYMENT_AUTH_AUDIENCE = payment-svc" in payment_env
+
+
+def test_without_keycloak_no_service_sends_or_checks_tokens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("ORDER_OAUTH_TOKEN_URL", "PAYMENT_AUTH_ISSUER"):
+        monkeypatch.delenv(name, raising=False)
+    settings = InfraSettings(var_dir=tmp_path, keycloak_enabled=False)
+    ini = circus_ini(PlatformSettings(), settings)
+    assert "OAUTH" not in ini
+    assert "AUTH_ISSUER" not in ini
+    assert not (tmp_path / "secrets").exists()  # no secret made either
 
 
 def test_up_says_where_the_console_is_and_where_its_password_is(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from pizza_common.contracts import subject_for
 from pizza_common.kafka import registry_client
 from pizza_infra.config import InfraSettings
+from pizza_infra.operator_tokens import ADMIN_SCOPE, payment_headers
 from pizza_infra.scenarios.chaos.model import Planted
 from pizza_infra.scenarios.chaos.plan import Fault
 from pizza_infra.scenarios.chaos.poison import PLANTED_HEADER, poison_value
@@ -36,7 +37,6 @@ from pizza_infra.servers.registry import registry_process, start_registry
 from pizza_infra.supervisor.platform import Platform, ProcessInfo
 from pizza_infra.supervisor.services import PlatformSettings
 
-ADMIN_TOKEN_DEFAULT = "pizza-admin"  # noqa: S105 - payment's documented local default
 PLANT_TIMEOUT_S = 90.0
 # librdkafka's log level (syslog's): a broker being down is the point here, not news; the
 # outcome of each write is checked.
@@ -67,16 +67,13 @@ class Injector:
         self.rng = rng
         self.paused: set[int] = set()
         self.planted: list[Planted] = []
-        self._admin = {
-            "Authorization": f"Bearer {os.environ.get('PAYMENT_ADMIN_TOKEN', ADMIN_TOKEN_DEFAULT)}"
-        }
         self._simulation: dict[str, Any] | None = None
 
     # -- what must always be undone --------------------------------------------------
 
     def remember_simulation(self) -> None:
         """The payment simulation in force before any fault: what every phase restores."""
-        answer = httpx.get(self._simulation_url, headers=self._admin, timeout=10)
+        answer = httpx.get(self._simulation_url, headers=self._admin(), timeout=10)
         answer.raise_for_status()
         self._simulation = answer.json()
 
@@ -104,16 +101,19 @@ class Injector:
         its own, and the service's address reaches only one). Returns (took it, instances)."""
         body = {**(self._simulation or {}), **change}
         urls = self._payment_urls()
+        headers = self._admin()
         taken = 0
         for url in urls:
             try:
-                answer = httpx.put(
-                    f"{url}/admin/simulation", json=body, headers=self._admin, timeout=5
-                )
+                answer = httpx.put(f"{url}/admin/simulation", json=body, headers=headers, timeout=5)
                 taken += answer.status_code == 200
             except httpx.HTTPError:
                 pass  # paused, killed or restarting: it starts again from its own settings
         return taken, len(urls)
+
+    def _admin(self) -> dict[str, str]:
+        """payment's admin API: a payments:admin token while tokens are on (cached)."""
+        return payment_headers(self.infra, ADMIN_SCOPE)
 
     def _payment_urls(self) -> list[str]:
         running = Platform(self.platform, self.infra).processes()
