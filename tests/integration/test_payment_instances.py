@@ -49,6 +49,9 @@ def payments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platfo
         "PAYMENT_SIMULATION_REFRESH_S": str(REFRESH_S),
         "PAYMENT_ADMIN_TOKEN": "pizza-admin",
         "OTEL_TRACES_EXPORTER": "none",
+        # Only payment runs here, no identity provider: its tokens are tested end to end
+        # (tests/e2e/test_service_identity.py).
+        "KEYCLOAK_ENABLED": "false",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
