@@ -54,7 +54,8 @@ demo-payment-outage:
 demo-delivery-offline:
     {{run}} pizza-ctl demo delivery-offline
 
-# Benchmark: a bounded load on POST /orders on a separate platform; JSON + PNG in var/bench.
+# Benchmark: hey against POST /orders on a separate platform, beside the HTTP floor and
+# Kafka's ceiling; JSON + PNG in var/bench (docs/performance.md).
 bench *ARGS:
     {{run}} pizza-ctl bench {{ARGS}}
 

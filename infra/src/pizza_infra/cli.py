@@ -208,8 +208,21 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    try:
+        curve = tuple(int(level) for level in args.curve.split(",") if level.strip())
+    except ValueError as exc:
+        raise InfraError(f"--curve takes concurrencies like 1,4,16,64, not {args.curve}") from exc
+    if args.seconds <= 0 or args.step_seconds <= 0 or min((args.concurrency, *curve)) < 1:
+        raise InfraError("--seconds and --step-seconds must be positive, concurrencies >= 1")
     return bench.run(
-        bench.BenchOptions(args.orders, args.concurrency, args.kitchens, args.kafka_records)
+        bench.BenchOptions(
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            curve=curve,
+            step_seconds=args.step_seconds,
+            kitchens=args.kitchens,
+            kafka_records=args.kafka_records,
+        )
     )
 
 
@@ -289,8 +302,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("name", choices=list(demos.DEMOS))
     sub.add_argument("--timeout", type=float, default=240, help="seconds to wait per step")
     sub = command("bench", bench_command, "a bounded load on POST /orders; JSON + PNG in var/bench")
-    sub.add_argument("--orders", type=int, default=2000)
-    sub.add_argument("--concurrency", type=int, default=16)
+    sub.add_argument("--concurrency", type=int, default=32, help="of the sustained run")
+    sub.add_argument("--seconds", type=float, default=60, help="of the sustained run")
+    sub.add_argument("--curve", default="1,4,16,64", help="concurrencies of the short steps")
+    sub.add_argument("--step-seconds", type=float, default=10)
     sub.add_argument("--kitchens", type=int, default=3)
     sub.add_argument("--kafka-records", type=int, default=200_000)
     sub = command("chaos", chaos, "a bounded soak under random faults, then every invariant")
