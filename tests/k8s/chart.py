@@ -57,7 +57,9 @@ class Chart:
 
     def kubeconform(self, manifests: str) -> subprocess.CompletedProcess[str]:
         locations = [
-            part for where in self.validators.schema_locations for part in ("-schema-location", where)
+            part
+            for where in self.validators.schema_locations
+            for part in ("-schema-location", where)
         ]
         return subprocess.run(
             [

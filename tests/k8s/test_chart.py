@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from delivery_svc.settings import DeliverySettings
 from kitchen_svc.settings import KitchenSettings
 from order_svc.settings import OrderSettings
 from payment_svc.settings import PaymentSettings
-from delivery_svc.settings import DeliverySettings
 from pizza_common.contracts import KITCHEN_GROUP, ORDER_PLACED, TOPICS
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
@@ -142,7 +142,8 @@ def test_kafka_topics_equal_the_contracts(rendered: list[Manifest]) -> None:
 def _grants(user: Manifest) -> Grants:
     grants: Grants = {}
     for acl in user["spec"]["authorization"]["acls"]:
-        assert acl.get("type", "allow") == "allow" and acl.get("host", "*") == "*"
+        assert acl.get("type", "allow") == "allow"
+        assert acl.get("host", "*") == "*"
         resource = acl["resource"]
         key = (resource["type"], resource.get("name", ""), resource.get("patternType", "literal"))
         assert key not in grants, f"{key} twice"
@@ -187,7 +188,9 @@ def test_every_container_is_non_root_read_only_limited_and_probed(
         assert "/tmp" in mounts, f"{workload['metadata']['name']}: no writable /tmp"
 
 
-def test_a_sqlite_service_is_one_statefulset_replica_with_a_volume(rendered: list[Manifest]) -> None:
+def test_a_sqlite_service_is_one_statefulset_replica_with_a_volume(
+    rendered: list[Manifest],
+) -> None:
     delivery = workloads(rendered)[f"{RELEASE}-delivery"]
     assert (delivery["kind"], delivery["spec"]["replicas"]) == ("StatefulSet", 1)
     (claim,) = delivery["spec"]["volumeClaimTemplates"]
