@@ -216,3 +216,21 @@ def test_realm_is_the_platform_realm_file(rendered: list[Manifest]) -> None:
     realm = named(rendered, "ConfigMap", f"{RELEASE}-keycloak-realm")
     source = TOPICS_FILE.parent.parent.parent / "keycloak" / "pizza-realm.json"
     assert realm["data"]["pizza-realm.json"].strip() == source.read_text(encoding="utf-8").strip()
+
+
+def test_lag_exporter_is_scraped_by_annotation_or_service_monitor(chart: Chart) -> None:
+    # The Prometheus operator's CRD is not among the checked schemas: its fields are
+    # checked here, the rest of this rendering by the variants above.
+    manifests = chart.render("lagExporter.serviceMonitor.enabled=true")
+    exporter = workloads(manifests)[f"{RELEASE}-lag-exporter"]
+    annotations = exporter["spec"]["template"]["metadata"]["annotations"]
+    assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"]) == (
+        "true",
+        "8090",
+    )
+    (monitor,) = of_kind(manifests, "ServiceMonitor")
+    service = named(manifests, "Service", f"{RELEASE}-lag-exporter")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]

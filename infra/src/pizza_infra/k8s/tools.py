@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,10 +168,10 @@ class Validators:
 def build(root: Path | None = None) -> Validators:
     """Everything the chart's checks run, built or fetched on first use."""
     root = root or tools_dir()
-    crds = (*strimzi_crds(root), *keda_crds(root))
-    versions = f"strimzi{STRIMZI_VERSION}-keda{KEDA_VERSION}"
-    return Validators(
-        helm=go_tool(HELM, root),
-        kubeconform=go_tool(KUBECONFORM, root),
-        schema_locations=tuple(schema_locations(root, crds, versions)),
-    )
+    # The CRDs mostly wait on Maven and Java while the Go builds keep the CPUs busy.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        crds = pool.submit(lambda: (*strimzi_crds(root), *keda_crds(root)))
+        helm, kubeconform = go_tool(HELM, root), go_tool(KUBECONFORM, root)
+        versions = f"strimzi{STRIMZI_VERSION}-keda{KEDA_VERSION}"
+        locations = schema_locations(root, crds.result(), versions)
+    return Validators(helm=helm, kubeconform=kubeconform, schema_locations=tuple(locations))
