@@ -8,6 +8,9 @@ replaces ``PLATFORM`` here; ``CHART_ONLY`` stays the chart's (the registry's sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from kitchen_svc.settings import KitchenSettings
 from pizza_common.contracts import (
     CONSUMER_GROUPS,
@@ -78,3 +81,16 @@ CHART_ONLY: dict[str, Grants] = {
 }
 
 EXPECTED: dict[str, Grants] = {**PLATFORM, **CHART_ONLY}
+
+
+def granted(user: Mapping[str, Any]) -> Grants:
+    """A rendered KafkaUser's ACLs in the table's shape (allow rules, any host, only)."""
+    grants: Grants = {}
+    for acl in user["spec"]["authorization"]["acls"]:
+        assert acl.get("type", "allow") == "allow"
+        assert acl.get("host", "*") == "*"
+        resource = acl["resource"]
+        key = (resource["type"], resource.get("name", ""), resource.get("patternType", "literal"))
+        assert key not in grants, f"{key} twice"
+        grants[key] = frozenset(acl["operations"])
+    return grants

@@ -50,8 +50,8 @@ class Chart:
             args += ["--values", str(values)]
         return self.helm(*args)
 
-    def render(self, *sets: str) -> list[Manifest]:
-        result = self.template(*sets)
+    def render(self, *sets: str, values: Path | None = None) -> list[Manifest]:
+        result = self.template(*sets, values=values)
         assert result.returncode == 0, result.stderr
         return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 

@@ -16,7 +16,7 @@ from payment_svc.settings import PaymentSettings
 from pizza_common.contracts import KITCHEN_GROUP, ORDER_PLACED, TOPICS
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
-from tests.k8s.acl_spec import EXPECTED, Grants
+from tests.k8s.acl_spec import EXPECTED, granted
 from tests.k8s.chart import RELEASE, Chart, Manifest, containers, dump, named, of_kind, workloads
 
 pytestmark = pytest.mark.k8s
@@ -139,21 +139,9 @@ def test_kafka_topics_equal_the_contracts(rendered: list[Manifest]) -> None:
     }
 
 
-def _grants(user: Manifest) -> Grants:
-    grants: Grants = {}
-    for acl in user["spec"]["authorization"]["acls"]:
-        assert acl.get("type", "allow") == "allow"
-        assert acl.get("host", "*") == "*"
-        resource = acl["resource"]
-        key = (resource["type"], resource.get("name", ""), resource.get("patternType", "literal"))
-        assert key not in grants, f"{key} twice"
-        grants[key] = frozenset(acl["operations"])
-    return grants
-
-
 def test_kafka_users_have_exactly_the_acls_of_the_table(rendered: list[Manifest]) -> None:
     users = {u["metadata"]["name"]: u for u in of_kind(rendered, "KafkaUser")}
-    assert {name: _grants(user) for name, user in users.items()} == EXPECTED
+    assert {name: granted(user) for name, user in users.items()} == EXPECTED
     for user in users.values():
         assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
         assert user["spec"]["authorization"]["type"] == "simple"

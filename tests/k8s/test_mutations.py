@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.k8s.acl_spec import EXPECTED, granted
 from tests.k8s.chart import RELEASE, Chart, Manifest, dump, named, of_kind, workloads
 
 pytestmark = pytest.mark.k8s
@@ -123,3 +124,17 @@ def test_kubeconform_refuses_broken_manifests(
     result = chart.kubeconform(dump([broken]))
     assert result.returncode != 0, f"{case} passed kubeconform"
     assert "Valid: 0, Invalid: 1, Errors: 0" in result.stdout, result.stdout
+
+
+def test_an_acl_beyond_the_table_is_caught(chart: Chart, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "kafka:\n  users:\n    order-svc:\n      acls:\n"
+        "        - resource: {type: topic, name: order.placed}\n"
+        "          operations: [Write, Describe, Read]\n",
+        encoding="utf-8",
+    )
+    manifests = chart.render(values=values)
+    found = {u["metadata"]["name"]: granted(u) for u in of_kind(manifests, "KafkaUser")}
+    assert found != EXPECTED
+    assert found["order-svc"] != EXPECTED["order-svc"]
