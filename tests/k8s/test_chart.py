@@ -33,6 +33,7 @@ WRITABLE_ROOT = {f"{RELEASE}-keycloak"}
 # Feature sets the chart must render valid in, beside the defaults.
 VARIANTS = {
     "defaults": (),
+    "Kafka without authentication": ("features.kafkaAuthentication=false",),
     "no operators, all SQLite": (
         "features.strimzi=false",
         "features.keda=false",
@@ -222,3 +223,32 @@ def test_lag_exporter_is_scraped_by_annotation_or_service_monitor(chart: Chart) 
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+
+
+def test_without_kafka_authentication_no_client_is_given_credentials(chart: Chart) -> None:
+    manifests = chart.render("features.kafkaAuthentication=false")
+    (kafka,) = of_kind(manifests, "Kafka")
+    assert "authorization" not in kafka["spec"]["kafka"]
+    assert all("authentication" not in lis for lis in kafka["spec"]["kafka"]["listeners"])
+    assert not of_kind(manifests, "KafkaUser") + of_kind(manifests, "TriggerAuthentication")
+    for workload in workloads(manifests).values():
+        for container in containers(workload):
+            names = {e["name"] for e in container.get("env", [])}
+            assert not {n for n in names if "SASL" in n}, workload["metadata"]["name"]
+
+
+def test_with_kafka_authentication_every_kafka_client_has_its_user(
+    rendered: list[Manifest],
+) -> None:
+    users = {u["metadata"]["name"] for u in of_kind(rendered, "KafkaUser")}
+    for workload in workloads(rendered).values():
+        for container in containers(workload):
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "KAFKA_BOOTSTRAP_SERVERS" not in env:
+                continue
+            user = env["KAFKA_SASL_USERNAME"]["value"]
+            assert user in users
+            assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+                "name": user,
+                "key": "password",
+            }

@@ -62,6 +62,11 @@ capabilities:
 {{- end }}
 {{- end }}
 
+{{/* SCRAM and ACLs on the Strimzi cluster: the one switch every client follows. */}}
+{{- define "pizza.kafkaAuth" -}}
+{{- if and .Values.features.strimzi .Values.features.kafkaAuthentication }}true{{ end }}
+{{- end }}
+
 {{- define "pizza.registryUrl" -}}
 http://{{ .Release.Name }}-registry:8080/apis/ccompat/v7
 {{- end }}
@@ -83,7 +88,7 @@ password is the one Strimzi's user operator keeps in the Secret named after the 
   value: {{ include "pizza.kafkaBootstrap" .root | quote }}
 - name: SCHEMA_REGISTRY_URL
   value: {{ include "pizza.registryUrl" .root | quote }}
-{{- if and .root.Values.features.strimzi .user }}
+{{- if and (include "pizza.kafkaAuth" .root) .user }}
 - name: KAFKA_SECURITY_PROTOCOL
   value: SASL_PLAINTEXT
 - name: KAFKA_SASL_MECHANISM
