@@ -16,10 +16,12 @@ from payment_svc.settings import PaymentSettings
 from pizza_common.contracts import KITCHEN_GROUP, ORDER_PLACED, TOPICS
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
+from pizza_infra.servers.keycloak import REALM_FILE
 from tests.k8s.acl_spec import EXPECTED, granted
 from tests.k8s.chart import RELEASE, Chart, Manifest, containers, dump, named, of_kind, workloads
 
-pytestmark = pytest.mark.k8s
+# The first test builds the tools on a fresh machine (Helm compiles for minutes).
+pytestmark = [pytest.mark.k8s, pytest.mark.timeout(1200)]
 
 SERVICES: dict[str, type[ServiceSettings]] = {
     "order": OrderSettings,
@@ -203,8 +205,7 @@ def test_set_up_job_registers_the_schemas_as_a_hook(rendered: list[Manifest]) ->
 
 def test_realm_is_the_platform_realm_file(rendered: list[Manifest]) -> None:
     realm = named(rendered, "ConfigMap", f"{RELEASE}-keycloak-realm")
-    source = TOPICS_FILE.parent.parent.parent / "keycloak" / "pizza-realm.json"
-    assert realm["data"]["pizza-realm.json"].strip() == source.read_text(encoding="utf-8").strip()
+    assert realm["data"]["pizza-realm.json"].strip() == REALM_FILE.read_text("utf-8").strip()
 
 
 def test_lag_exporter_is_scraped_by_annotation_or_service_monitor(chart: Chart) -> None:

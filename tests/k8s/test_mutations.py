@@ -14,7 +14,8 @@ import pytest
 from tests.k8s.acl_spec import EXPECTED, granted
 from tests.k8s.chart import RELEASE, Chart, Manifest, dump, named, of_kind, workloads
 
-pytestmark = pytest.mark.k8s
+# The first test builds the tools on a fresh machine (Helm compiles for minutes).
+pytestmark = [pytest.mark.k8s, pytest.mark.timeout(1200)]
 
 # --set values Helm must refuse, and a word of its complaint.
 BROKEN_VALUES = {
