@@ -68,6 +68,8 @@ def go_env(root: Path) -> dict[str, str]:
         "GOMODCACHE": str(go / "pkg" / "mod"),
         # Writable module files: the cache can be deleted like any other folder.
         "GOFLAGS": "-buildvcs=false -modcacherw",
+        # Pure Go: static binaries, and no C compiler run during the build.
+        "CGO_ENABLED": "0",
     }
 
 
