@@ -11,7 +11,7 @@ import pytest
 
 from pizza_common.contracts import TOPICS, Topic
 from pizza_infra.k8s import chart
-from pizza_infra.k8s.kube_schemas import openapi_to_json_schema
+from pizza_infra.k8s.kube_schemas import _resource_schema, openapi_to_json_schema
 
 pytestmark = pytest.mark.k8s
 
@@ -56,3 +56,9 @@ def test_crd_schema_becomes_strict_json_schema() -> None:
     assert "additionalProperties" not in fields["config"]  # the CRD lets anything through
     assert fields["labels"]["additionalProperties"] == {"type": "string"}
     assert fields["items"]["items"]["additionalProperties"] is False
+
+
+def test_a_crd_schema_always_allows_the_fields_every_object_has() -> None:
+    schema = _resource_schema({"type": "object", "properties": {"spec": {"type": "object"}}})
+    assert {"apiVersion", "kind", "metadata", "spec"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False

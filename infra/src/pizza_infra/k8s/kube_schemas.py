@@ -24,7 +24,7 @@ from pizza_infra.config import InfraError
 
 KUBERNETES_VERSION = "1.35.0"
 # Raise when the conversion below changes: the cached folders are then built anew.
-FORMAT = 1
+FORMAT = 2
 DEFINITIONS = "_definitions.json"
 _ABSOLUTE_DEFINITIONS = f"/api/{DEFINITIONS}#"
 PRESERVE = "x-kubernetes-preserve-unknown-fields"
@@ -75,6 +75,16 @@ def openapi_to_json_schema(node: Any) -> Any:
     return converted
 
 
+def _resource_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    # A CRD need not declare the fields every object has; strict, they must be allowed.
+    schema: dict[str, Any] = openapi_to_json_schema(openapi)
+    fields = schema.setdefault("properties", {})
+    fields.setdefault("apiVersion", {"type": "string"})
+    fields.setdefault("kind", {"type": "string"})
+    fields.setdefault("metadata", {"type": "object"})
+    return schema
+
+
 def _write_json(path: Path, document: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
@@ -100,7 +110,7 @@ def _crd_schemas(crd_files: Iterable[Path], target: Path) -> None:
                 schema = version.get("schema", {}).get("openAPIV3Schema")
                 if schema is not None:
                     name = f"{kind}_{version['name']}.json"
-                    _write_json(target / spec["group"] / name, openapi_to_json_schema(schema))
+                    _write_json(target / spec["group"] / name, _resource_schema(schema))
 
 
 def schema_locations(root: Path, crd_files: Iterable[Path], crd_versions: str) -> list[str]:
