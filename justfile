@@ -99,6 +99,14 @@ schemas-register *ARGS:
 schemas-check *ARGS:
     {{run}} pizza-ctl schemas-check {{ARGS}}
 
+# Rewrite the Helm chart's topics.yaml from the topics of pizza_common.contracts.
+chart-topics:
+    {{run}} pizza-ctl chart-topics
+
+# Check the Helm chart offline: helm lint/template, kubeconform on Kubernetes', Strimzi's and KEDA's schemas.
+k8s-check *ARGS:
+    {{run}} pytest -m k8s tests/k8s {{ARGS}}
+
 # Lint and check formatting.
 lint:
     {{run}} ruff check .

@@ -3,7 +3,8 @@
 The platform: ``up`` (infra, schemas, then every service, waiting until each answers),
 ``down``, ``ps``, ``logs``, ``stop``, ``start``, ``scale``, ``lag``. The infrastructure
 alone: ``infra up|down|status``, ``broker``, ``topics``, ``topics-apply``,
-``schemas-register``, ``schemas-check``. Scenarios: ``demo``, ``bench``, ``chaos``,
+``schemas-register``, ``schemas-check``. The Helm chart: ``chart-topics``,
+``chart-tools``. Scenarios: ``demo``, ``bench``, ``chaos``,
 ``order``.
 
 Every command is idempotent and prints what it did; problems the user must fix exit 1
@@ -24,7 +25,9 @@ from pizza_common.kafka import registry_client
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import check_all, register_all
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
-from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
+from pizza_infra.k8s import chart
+from pizza_infra.k8s import tools as k8s_tools
 from pizza_infra.scenarios import bench, demos, sample_order
 from pizza_infra.scenarios.chaos import soak
 from pizza_infra.servers import stack
@@ -176,6 +179,21 @@ def topics_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def chart_topics(args: argparse.Namespace) -> int:
+    changed = chart.write_topics()
+    print(f"{chart.TOPICS_FILE.relative_to(REPO_ROOT)} {'written' if changed else 'unchanged'}")
+    return 0
+
+
+def chart_tools(args: argparse.Namespace) -> int:
+    validators = k8s_tools.build()
+    print(f"helm        {validators.helm}")
+    print(f"kubeconform {validators.kubeconform}")
+    for location in validators.schema_locations:
+        print(f"schemas     {location}")
+    return 0
+
+
 def _registry(settings: InfraSettings) -> SchemaRegistryClient:
     if not registry_answers(settings):
         raise InfraError(
@@ -297,6 +315,17 @@ def parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, handler, text)
         sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
+
+    command(
+        "chart-topics",
+        chart_topics,
+        "write the Helm chart's topics.yaml from the topics of pizza_common.contracts",
+    )
+    command(
+        "chart-tools",
+        chart_tools,
+        "build Helm, kubeconform and the schemas the chart is checked against; print where",
+    )
 
     sub = command("demo", demo, demos.__doc__.splitlines()[0] if demos.__doc__ else "a demo")
     sub.add_argument("name", choices=list(demos.DEMOS))
