@@ -22,6 +22,9 @@ class GoTool:
     name: str
     package: str
     version: str
+    # Without the compiler's optimisations and inlining a big tool (Helm) compiles with a
+    # third less CPU and still runs fast enough; a busy one keeps them.
+    optimised: bool = True
 
 
 def run_tool(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
@@ -42,6 +45,8 @@ def go_env(root: Path) -> dict[str, str]:
         "GOMODCACHE": str(go / "pkg" / "mod"),
         # Writable module files: the cache can be deleted like any other folder.
         "GOFLAGS": "-buildvcs=false -modcacherw",
+        # Pure Go: static binaries, and no C compiler run during the build.
+        "CGO_ENABLED": "0",
     }
 
 
@@ -62,8 +67,9 @@ def go_tool(tool: GoTool, root: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
+        flags = ["-trimpath", "-ldflags=-s -w"] + ([] if tool.optimised else ["-gcflags=all=-N -l"])
         run_tool(
-            [go(), "install", "-trimpath", "-ldflags=-s -w", f"{tool.package}@{tool.version}"],
+            [go(), "install", *flags, f"{tool.package}@{tool.version}"],
             f"building {tool.name} {tool.version}",
             env={**go_env(root), "GOBIN": staging},
         )

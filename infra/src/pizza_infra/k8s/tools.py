@@ -12,29 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.go_tools import GoTool, go, go_env, go_tool, run_tool
 from pizza_infra.k8s.kube_schemas import schema_locations
 from pizza_infra.servers.fetch import run_maven
 from pizza_infra.servers.java import find_java
-
-
-@dataclass(frozen=True, slots=True)
-class GoTool:
-    name: str
-    package: str
-    version: str
-    # Without the compiler's optimisations and inlining Helm compiles with a third less
-    # CPU, and still renders a chart at once; kubeconform, small to build but busy
-    # validating, keeps them.
-    optimised: bool = True
-
 
 HELM = GoTool("helm", "helm.sh/helm/v3/cmd/helm", "v3.22.0", optimised=False)
 KUBECONFORM = GoTool("kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", "v0.7.0")
@@ -55,59 +42,10 @@ def tools_dir(settings: InfraSettings | None = None) -> Path:
     return (settings or InfraSettings()).cache_dir / "k8s-tools"
 
 
-def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise InfraError(f"{what} failed:\n{tail}")
-    return result.stdout
-
-
-def go_env(root: Path) -> dict[str, str]:
-    go = root / "go"
-    return {
-        **os.environ,
-        "GOPATH": str(go),
-        "GOCACHE": str(go / "cache"),
-        "GOMODCACHE": str(go / "pkg" / "mod"),
-        # Writable module files: the cache can be deleted like any other folder.
-        "GOFLAGS": "-buildvcs=false -modcacherw",
-        # Pure Go: static binaries, and no C compiler run during the build.
-        "CGO_ENABLED": "0",
-    }
-
-
-def _go() -> str:
-    go = shutil.which("go")
-    if go is None:
-        raise InfraError(
-            "Go is needed to build Helm and kubeconform from their modules; install it "
-            "(Debian/Ubuntu: apt-get install golang) and run again."
-        )
-    return go
-
-
-def go_tool(tool: GoTool, root: Path) -> Path:
-    """The tool's binary, compiled on first use."""
-    target = root / "bin" / f"{tool.name}-{tool.version}"
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as staging:
-        flags = ["-trimpath", "-ldflags=-s -w"] + ([] if tool.optimised else ["-gcflags=all=-N -l"])
-        _run(
-            [_go(), "install", *flags, f"{tool.package}@{tool.version}"],
-            f"building {tool.name} {tool.version}",
-            env={**go_env(root), "GOBIN": staging},
-        )
-        os.replace(Path(staging) / tool.name, target)
-    return target
-
-
 def keda_crds(root: Path) -> list[Path]:
     """KEDA's CRD files, from its Go module (downloaded once into the module cache)."""
-    answer = _run(
-        [_go(), "mod", "download", "-json", f"{KEDA_MODULE}@{KEDA_VERSION}"],
+    answer = run_tool(
+        [go(), "mod", "download", "-json", f"{KEDA_MODULE}@{KEDA_VERSION}"],
         f"fetching KEDA {KEDA_VERSION}",
         env=go_env(root),
     )
@@ -138,7 +76,7 @@ def strimzi_crds(root: Path) -> list[Path]:
                 )
             classpath = os.pathsep.join(str(jar) for jar in sorted(jars.glob("*.jar")))
             # The arguments of Strimzi's api/pom.xml: CRD v1, served and stored as v1.
-            _run(
+            run_tool(
                 [
                     str(java),
                     "-cp",
