@@ -30,6 +30,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from pizza_common.runtime import var_dir
 from pizza_infra.config import REPO_ROOT, InfraSettings
+from pizza_infra.kafka_access import admin_config, java_client_properties
 from pizza_infra.servers.fetch import kafka_libs
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.kafka import KAFKA_MIN_JAVA, kafka_nodes
@@ -149,7 +150,8 @@ def platform_pids(env: dict[str, str]) -> dict[str, int]:
 
 def kafka_ceiling(infra: InfraSettings, records: int, record_size: int) -> dict[str, Any]:
     """Kafka's own ProducerPerformance and ConsumerPerformance on the same broker."""
-    admin = AdminClient({"bootstrap.servers": infra.bootstrap_servers})
+    admin = AdminClient(admin_config(infra))
+    client_properties = str(java_client_properties(infra))
     admin.create_topics([NewTopic(PERF_TOPIC, 6, 1)])[PERF_TOPIC].result()
     java = str(find_java(KAFKA_MIN_JAVA, "Kafka's perf tools"))
     classpath = f"{kafka_libs(infra)}/*"
@@ -158,13 +160,15 @@ def kafka_ceiling(infra: InfraSettings, records: int, record_size: int) -> dict[
             [java, "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance",
              "--topic", PERF_TOPIC, "--num-records", str(records),
              "--record-size", str(record_size), "--throughput", "-1",
-             "--producer-props", f"bootstrap.servers={infra.bootstrap_servers}",
-             "acks=all", "enable.idempotence=true", "linger.ms=5", "compression.type=lz4"],
+             "--producer.config", client_properties,
+             "--producer-props", "acks=all", "enable.idempotence=true", "linger.ms=5",
+             "compression.type=lz4"],
             capture_output=True, text=True, check=True, timeout=300,
         ).stdout  # fmt: skip
         consumed = subprocess.run(
             [java, "-cp", classpath, "org.apache.kafka.tools.ConsumerPerformance",
              "--bootstrap-server", infra.bootstrap_servers, "--topic", PERF_TOPIC,
+             "--consumer.config", client_properties,
              "--messages", str(records), "--group", f"bench-{uuid.uuid4()}"],
             capture_output=True, text=True, check=True, timeout=300,
         ).stdout  # fmt: skip
