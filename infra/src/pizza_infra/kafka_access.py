@@ -110,9 +110,11 @@ def java_client_properties(settings: InfraSettings) -> Path:
     """The administrator's settings as a Java client's properties file (Kafka's own
     tools), mode 0600 under ``var/run``."""
     admin = admin_settings(settings)
-    module = {
-        "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
-    }.get(admin.kafka_sasl_mechanism, "org.apache.kafka.common.security.scram.ScramLoginModule")
+    module = (
+        "plain.PlainLoginModule"
+        if admin.kafka_sasl_mechanism == "PLAIN"
+        else "scram.ScramLoginModule"
+    )
     username = admin.kafka_sasl_username
     secret_value = admin.kafka_sasl_password.get_secret_value()
     lines = [f"bootstrap.servers={settings.bootstrap_servers}"]
@@ -120,7 +122,8 @@ def java_client_properties(settings: InfraSettings) -> Path:
         lines += [
             f"security.protocol={admin.kafka_security_protocol or 'SASL_PLAINTEXT'}",
             f"sasl.mechanism={admin.kafka_sasl_mechanism}",
-            f'sasl.jaas.config={module} required username="{username}" password="{secret_value}";',
+            f"sasl.jaas.config=org.apache.kafka.common.security.{module} required "
+            f'username="{username}" password="{secret_value}";',
         ]
     path = settings.run_dir / "admin-client.properties"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_lette
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.identity import CLIENTS, placeholder, secret_file
-from pizza_infra.kafka_access import SERVICE_PRINCIPALS
+from pizza_infra.kafka_access import SERVICE_PRINCIPALS, java_client_properties
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.java_server import Started, start_servers
 from pizza_infra.servers.kafka import kafka_nodes, kafka_servers, server_properties
@@ -364,3 +364,19 @@ def test_a_disabled_keycloak_is_not_listed(tmp_path: Path) -> None:
     listed = [s.name for s in statuses(InfraSettings(var_dir=tmp_path, keycloak_enabled=False))]
     assert "keycloak" not in listed
     assert "keycloak" in [s.name for s in statuses(InfraSettings(var_dir=tmp_path))]
+
+
+def test_kafkas_own_tools_get_the_admins_credentials_in_a_private_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KAFKA_SASL_USERNAME", raising=False)
+    path = java_client_properties(InfraSettings(var_dir=tmp_path, kafka_bootstrap_servers=None))
+    props = _properties(path.read_text())
+    admin = (tmp_path / "secrets" / "kafka-admin.secret").read_text()
+    assert props["security.protocol"] == "SASL_PLAINTEXT"
+    assert props["sasl.mechanism"] == "PLAIN"
+    assert props["sasl.jaas.config"] == (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="admin" password="{admin}";'
+    )
+    assert path.stat().st_mode & 0o777 == 0o600
