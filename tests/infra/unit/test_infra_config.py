@@ -380,3 +380,9 @@ def test_kafkas_own_tools_get_the_admins_credentials_in_a_private_file(
         f'username="admin" password="{admin}";'
     )
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_zipkin_collects_no_spans_from_kafka(tmp_path: Path) -> None:
+    # An inherited KAFKA_BOOTSTRAP_SERVERS would start Zipkin's Kafka collector, which
+    # cannot authenticate: Zipkin would then never report healthy.
+    assert zipkin_server(InfraSettings(var_dir=tmp_path)).env["KAFKA_BOOTSTRAP_SERVERS"] == ""
