@@ -29,7 +29,7 @@ REALM_PATH = "/realms/pizza"
 JWKS_PATH = f"{REALM_PATH}/protocol/openid-connect/certs"
 TOKEN_PATH = f"{REALM_PATH}/protocol/openid-connect/token"
 DISCOVERY_PATH = f"{REALM_PATH}/.well-known/openid-configuration"
-AUDIENCE = "payment_svc"
+AUDIENCE = "payment-svc"
 ORDER_CLIENT = ("order_svc", "order-secret")
 ORDER_SCOPES = frozenset({"payments:write", "payments:read"})
 

@@ -35,6 +35,7 @@ from pydantic_settings import BaseSettings
 
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.config import InfraSettings
+from pizza_infra.identity import PAYMENT_AUDIENCE
 from pizza_infra.kafka_access import ADMIN_PRINCIPAL, password_variable
 from pizza_infra.servers.keycloak import REALM_FILE
 
@@ -64,6 +65,7 @@ SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
 IDP = "keycloak"
 KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak"
+REALM = "pizza"
 KEYCLOAK_IMPORT = "/opt/keycloak/data/import"  # where --import-realm looks in the image
 INIT = "init"
 # Compose service -> the workspace member whose Dockerfile builds it.
@@ -271,6 +273,7 @@ def compose_problems(
             problems.append(f"service {INIT}: must wait for {needed} to be healthy")
 
     problems += _keycloak_problems(services.get(IDP, {}))
+    problems += _identity_problems(services)
     problems += _kafka_security_problems(services)
 
     kitchen = services.get(SCALABLE, {})
@@ -333,6 +336,39 @@ def _keycloak_problems(keycloak: dict[str, Any]) -> list[str]:
         problems.append(f"service {IDP}: the realm file is not mounted into {KEYCLOAK_IMPORT}")
     if "healthcheck" not in keycloak:
         problems.append(f"service {IDP}: no health check")
+    return problems
+
+
+def _identity_problems(services: dict[str, dict[str, Any]]) -> list[str]:
+    """payment checks the realm's tokens, and order fetches them with its own client."""
+    problems = []
+    keycloak, payment, order = (_env(services.get(n, {})) for n in (IDP, "payment", "order"))
+    issuer = f"{keycloak.get('KC_HOSTNAME', '')}/realms/{REALM}"
+    inside = f"http://{IDP}:8080/realms/{REALM}/protocol/openid-connect"
+    if not keycloak.get("KC_HOSTNAME"):
+        problems.append(f"service {IDP}: no KC_HOSTNAME: tokens would name varying issuers")
+    wanted = {
+        "PAYMENT_AUTH_ISSUER": issuer,
+        "PAYMENT_AUTH_AUDIENCE": PAYMENT_AUDIENCE,
+        "PAYMENT_AUTH_JWKS_URL": f"{inside}/certs",
+    }
+    problems += [
+        f"service payment: {key} is {payment.get(key)}, expected {value}"
+        for key, value in wanted.items()
+        if payment.get(key) != value
+    ]
+    if "PAYMENT_ADMIN_TOKEN" in payment:
+        problems.append("service payment: the static PAYMENT_ADMIN_TOKEN is set")
+    if order.get("ORDER_OAUTH_TOKEN_URL") != f"{inside}/token":
+        problems.append(f"service order: ORDER_OAUTH_TOKEN_URL does not reach {IDP}")
+    if order.get("ORDER_OAUTH_CLIENT_ID") != "order-svc" or order.get(
+        "ORDER_OAUTH_CLIENT_SECRET"
+    ) != keycloak.get("PIZZA_SECRET_ORDER_SVC"):
+        problems.append("service order: not order-svc with the secret Keycloak imported")
+    for name in ("payment", "order"):
+        condition = (services.get(name, {}).get("depends_on") or {}).get(IDP, {})
+        if condition.get("condition") != "service_healthy":
+            problems.append(f"service {name}: must wait for {IDP} to be healthy")
     return problems
 
 
@@ -885,6 +921,20 @@ def _mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
         ('"127.0.0.1:8180:8080"', '"8180:8080"', "not bound to 127.0.0.1"),
         ("data/import/pizza-realm.json:ro", "data/pizza-realm.json:ro", "not mounted"),
         ('["start-dev", "--import-realm",', '["start-dev",', "--import-realm"),
+        ("      KC_HOSTNAME: http://127.0.0.1:8180\n", "", "KC_HOSTNAME"),
+        ("PAYMENT_AUTH_AUDIENCE: payment-svc", "PAYMENT_AUTH_AUDIENCE: payment", "AUDIENCE"),
+        ("<<: [*otel-env, *payment-auth-env]", "<<: *otel-env", "PAYMENT_AUTH_ISSUER"),
+        ("ORDER_OAUTH_CLIENT_ID: order-svc", "ORDER_OAUTH_CLIENT_ID: kitchen-svc", "order-svc"),
+        (
+            "ORDER_OAUTH_CLIENT_SECRET: ${PIZZA_SECRET_ORDER_SVC:-dev-only-order-svc}",
+            "ORDER_OAUTH_CLIENT_SECRET: ${PIZZA_SECRET_ORDER_SVC:-other}",
+            "the secret Keycloak imported",
+        ),
+        (
+            "    depends_on:\n      keycloak:\n        condition: service_healthy\n\n  order:",
+            "\n  order:",
+            "payment: must wait for keycloak",
+        ),
     ],
 )
 def test_compose_checks_reject_a_broken_file(

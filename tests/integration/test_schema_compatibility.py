@@ -57,6 +57,7 @@ def test_a_new_optional_field_with_default_passes(infra: InfraSettings, tmp_path
 
 
 def test_subjects_use_backward_transitive_compatibility(registry: SchemaRegistryClient) -> None:
+    assert registry.get_compatibility() == "BACKWARD_TRANSITIVE"  # the registry's global level
     for subject in ("order.placed-value", "order.ready-value"):
         assert registry.get_compatibility(subject) == "BACKWARD_TRANSITIVE"
 

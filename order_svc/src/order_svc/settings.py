@@ -40,7 +40,7 @@ class OrderSettings(ServiceSettings):
     # Calls to payment carry an access token of the identity provider (client
     # credentials, docs/security.md) once oauth_token_url is set; unset, none.
     oauth_token_url: str | None = None
-    oauth_client_id: str = "order_svc"
+    oauth_client_id: str = "order-svc"
     oauth_client_secret: SecretStr = SecretStr("")
     oauth_scope: str = "payments:write payments:read"
     # A new token is fetched when this much of the current one's life is left (at most

@@ -34,7 +34,8 @@ class PaymentSettings(ServiceSettings):
     # Bearer tokens of the identity provider on every route (docs/security.md): on once
     # auth_issuer is set (the issuer URL, as in the tokens' iss).
     auth_issuer: str | None = None
-    auth_audience: str = "payment_svc"
+    # The realm's name for payment (infra/keycloak/pizza-realm.json).
+    auth_audience: str = "payment-svc"
     # Unset: the JWKS URL is read from the issuer's discovery document.
     auth_jwks_url: str | None = None
     auth_leeway_s: float = Field(default=10.0, ge=0)

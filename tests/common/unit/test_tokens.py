@@ -162,6 +162,37 @@ async def test_a_new_key_is_taken_without_restart_and_a_retired_one_refused(
     assert issuer.requests["jwks"] == 2
     detail, _ = await rejection(check, "Bearer " + issuer.mint(kid=old))
     assert detail == "the token is signed by a key the issuer does not publish"
+    # A token that passed before its key was withdrawn passes no longer.
+    detail, _ = await rejection(check, "Bearer " + old_token)
+    assert detail == "the token is signed by a key the issuer does not publish"
+
+
+async def test_a_token_that_passed_is_not_verified_again(
+    check: TokenCheck, issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    token = issuer.mint(scope="things:read")
+    for _ in range(3):
+        assert (await check.claims("Bearer " + token)).scopes == {"things:read"}
+    assert decoded == [token]
+
+
+async def test_a_token_that_passed_is_refused_once_it_expires(issuer: Issuer, clock: Clock) -> None:
+    http = httpx.AsyncClient(transport=issuer.transport())
+    check = TokenCheck(settings(issuer, leeway_s=0), http=http, clock=clock)
+    token = issuer.mint(exp=int(time.time()) + 1)
+    assert await check.claims("Bearer " + token)
+    await asyncio.sleep(1.5)
+    detail, _ = await rejection(check, "Bearer " + token)
+    assert detail == "the token has expired"
+    await http.aclose()
 
 
 async def test_unknown_kids_refetch_at_most_once_per_interval(

@@ -1,7 +1,9 @@
 """Registering the Avro contracts and checking changes against what is registered.
 
 Subjects follow the topic-name strategy (``<topic>-value``) with BACKWARD_TRANSITIVE
-compatibility: every new version must read data written with every earlier version.
+compatibility: every new version must read data written with every earlier version. The
+registry's global level is set to the same, so that a subject registered by anyone else
+gets the same rule instead of the registry's default (none at all).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def _local_schema(topic: str, directory: Path | None) -> Schema:
 def register_all(client: SchemaRegistryClient, directory: Path | None = None) -> list[Registered]:
     """Register every schema file (idempotent: an unchanged schema keeps its id and version)."""
     registered = []
+    client.set_compatibility(level=COMPATIBILITY)
     for topic in topics_with_schemas(directory):
         subject = subject_for(topic)
         schema = _local_schema(topic, directory)
