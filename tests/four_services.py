@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import service_kafka_env
 from tests.conftest import infra_env
 from tests.service_process import ServiceProcess, free_port
 
@@ -36,7 +37,11 @@ def four_services(
     started: dict[str, ServiceProcess] = {}
     try:
         for name in SERVICES:
-            env = {**common, f"{name.upper()}_PORT": str(ports[name])}
+            env = {
+                **common,
+                **service_kafka_env(infra, name),
+                f"{name.upper()}_PORT": str(ports[name]),
+            }
             process = ServiceProcess(f"{name}_svc", ports[name], env, folder / f"{name}.log")
             started[name] = process.start(timeout_s=60)
         yield started

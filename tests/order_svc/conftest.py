@@ -74,7 +74,7 @@ def order_process(
         "order_svc",
         port,
         env={
-            **infra_env(infra),
+            **infra_env(infra, "order"),
             "ORDER_PORT": str(port),
             "ORDER_PAYMENT_URL": payment.url,
             "PIZZA_VAR_DIR": str(tmp_path / "order"),

@@ -22,12 +22,14 @@ from pathlib import Path
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka import registry_client
+from pizza_infra.admin.access import apply_access
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import check_all, register_all
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.k8s import chart
 from pizza_infra.k8s import tools as k8s_tools
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios import bench, demos, sample_order
 from pizza_infra.scenarios.chaos import soak
 from pizza_infra.servers import stack
@@ -110,7 +112,7 @@ def scale(args: argparse.Namespace) -> int:
 
 
 def lag(args: argparse.Namespace) -> int:
-    rows = consumer_lag(InfraSettings().bootstrap_servers)
+    rows = consumer_lag(admin_config(InfraSettings()))
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
         return 0
@@ -175,6 +177,8 @@ def topics(args: argparse.Namespace) -> int:
 def topics_apply(args: argparse.Namespace) -> int:
     settings = InfraSettings()
     for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
+        print(change)
+    for change in apply_access(settings) or ["kafka users set, ACLs up to date"]:
         print(change)
     return 0
 
@@ -304,7 +308,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("node", type=int, help="node id, 1 to KAFKA_NODES")
     sub.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
     command("topics", topics, "list the platform's topics with partitions and end offsets")
-    command("topics-apply", topics_apply, "create or update the platform's topics")
+    command(
+        "topics-apply",
+        topics_apply,
+        "create or update the platform's topics, the services' Kafka users and ACLs",
+    )
     for name, handler, text in (
         ("schemas-register", schemas_register, "register the Avro schemas in schemas/"),
         (

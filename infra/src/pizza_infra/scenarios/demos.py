@@ -20,6 +20,7 @@ import httpx
 from pizza_common.contracts import DELIVERY_GROUP, KITCHEN_GROUP
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.supervisor import control
 from pizza_infra.supervisor.logs import parse
 from pizza_infra.supervisor.platform import Platform
@@ -91,10 +92,10 @@ class Demo:
         return self.wait_for("order.placed published", published)
 
     def lag(self, group: str) -> int:
-        return total_lag(consumer_lag(self.platform.infra.bootstrap_servers), group)
+        return total_lag(consumer_lag(admin_config(self.platform.infra)), group)
 
     def show_lag(self, group: str) -> None:
-        rows = [r for r in consumer_lag(self.platform.infra.bootstrap_servers) if r.group == group]
+        rows = [r for r in consumer_lag(admin_config(self.platform.infra)) if r.group == group]
         for row in rows:
             if row.lag:
                 self.show(f"{row.group} {row.topic}[{row.partition}]: lag {row.lag}")

@@ -27,6 +27,7 @@ from typing import Any
 from pizza_common.runtime import var_dir
 from pizza_infra.admin.lag import consumer_lag
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios.bench import measure, report
 from pizza_infra.scenarios.bench.ceiling import kafka_ceiling
 from pizza_infra.scenarios.bench.loadgen import LoadStats, hey_binary, run_hey
@@ -81,9 +82,9 @@ def floor(hey: Path, options: BenchOptions) -> LoadStats:
 class LagSampler(threading.Thread):
     """Total consumer lag per group every few seconds while the load runs."""
 
-    def __init__(self, bootstrap_servers: str, every_s: float = 5.0) -> None:
+    def __init__(self, client_config: dict[str, Any], every_s: float = 5.0) -> None:
         super().__init__(daemon=True)
-        self._servers, self._every = bootstrap_servers, every_s
+        self._client_config, self._every = client_config, every_s
         self.samples: list[dict[str, Any]] = []
         self.started_at = time.monotonic()
         self.stop = threading.Event()
@@ -91,7 +92,7 @@ class LagSampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(self._every):
             totals: dict[str, int] = {}
-            for row in consumer_lag(self._servers):
+            for row in consumer_lag(self._client_config):
                 totals[row.group] = totals.get(row.group, 0) + row.lag
             at = round(time.monotonic() - self.started_at, 1)
             self.samples.append({"at_s": at, "lag": totals})
@@ -113,7 +114,11 @@ def sustained(
     pids = measure.platform_pids(env)
     cpu_before = measure.cpu_of(pids)
     delivered_before = measure.histogram(measure.scrape(delivery_url), DELIVERED)
-    lag = LagSampler(env["KAFKA_BOOTSTRAP_SERVERS"])
+    # The benchmark's own platform: its brokers, its admin's password.
+    platform_infra = InfraSettings(
+        var_dir=Path(env["PIZZA_VAR_DIR"]), kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"]
+    )
+    lag = LagSampler(admin_config(platform_infra))
     lag.start()
     stats = run_hey(
         hey, order_url, body=BODY, concurrency=options.concurrency, seconds=options.seconds
