@@ -23,7 +23,7 @@ from litestar.connection import ASGIConnection
 
 from pizza_common.web._tokens import ScopeGuard, TokenRejected, token_check_of
 
-TRACKING_TOKEN_HEADER: Final = "X-Tracking-Token"
+TRACKING_TOKEN_HEADER: Final = "X-Tracking-Token"  # noqa: S105 - a header name
 ORDERS_READ: Final = "orders:read"
 # What a token is compared with when the order has no digest (an order from before
 # tracking tokens): the comparison costs the same either way.
