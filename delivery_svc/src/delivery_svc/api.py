@@ -46,6 +46,12 @@ UNAUTHORIZED = ResponseSpec(
     "pass (problem+json, WWW-Authenticate)",
     media_type=PROBLEM_JSON,
 )
+NO_OPERATOR = ResponseSpec(
+    None,
+    description="No bearer token, or one that does not pass, once tokens are checked "
+    "(problem+json, WWW-Authenticate)",
+    media_type=PROBLEM_JSON,
+)
 FORBIDDEN = ResponseSpec(
     None, description="A bearer token without orders:read (problem+json)", media_type=PROBLEM_JSON
 )
@@ -131,7 +137,7 @@ async def order_events(
     summary="Orders, newest change first, optionally only those with a status",
     description="The operator's view (a bearer token with orders:read once tokens are "
     "checked): ids, status, driver; no customer data.",
-    responses={400: BAD_QUERY, 401: UNAUTHORIZED, 403: FORBIDDEN},
+    responses={400: BAD_QUERY, 401: NO_OPERATOR, 403: FORBIDDEN},
     guards=[require_scope(ORDERS_READ)],
 )
 async def list_orders(

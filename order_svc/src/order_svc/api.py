@@ -265,6 +265,11 @@ _REASONS = {"card_declined", "insufficient_funds", "amount_over_limit"}
     description=f"For the customer with the order's tracking token in {TRACKING_TOKEN_HEADER}, "
     "or for an operator with a bearer token carrying orders:read (docs/security.md).",
     responses={
+        200: ResponseSpec(
+            data_container=OrderOut,
+            description="The order, with the customer's contact and address",
+            generate_examples=False,
+        ),
         401: _problem_spec(
             "No tracking token and no bearer token, or a bearer token that "
             "does not pass (WWW-Authenticate)"
