@@ -20,7 +20,7 @@ class OrderSettings(ServiceSettings, TokenCheckSettings):
 
     # Reading an order takes its tracking token, or a bearer token with orders:read of
     # auth_issuer once that is set (ORDER_AUTH_*; docs/security.md, "Customer data").
-    auth_audience: str = "order_svc"
+    auth_audience: str = "order-svc"  # the realm's name for order_svc
     # The key the tracking tokens are derived with (order_svc.tracking). Unset: one
     # generated into var/secrets/order-tracking.secret on first start and kept there.
     tracking_secret: SecretStr | None = None
