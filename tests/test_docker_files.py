@@ -340,7 +340,8 @@ def _keycloak_problems(keycloak: dict[str, Any]) -> list[str]:
 
 
 def _identity_problems(services: dict[str, dict[str, Any]]) -> list[str]:
-    """payment checks the realm's tokens, and order fetches them with its own client."""
+    """payment checks the realm's tokens, order fetches them with its own client, and
+    order and delivery check operators' orders:read tokens."""
     problems = []
     keycloak, payment, order = (_env(services.get(n, {})) for n in (IDP, "payment", "order"))
     issuer = f"{keycloak.get('KC_HOSTNAME', '')}/realms/{REALM}"
@@ -365,7 +366,23 @@ def _identity_problems(services: dict[str, dict[str, Any]]) -> list[str]:
         "ORDER_OAUTH_CLIENT_SECRET"
     ) != keycloak.get("PIZZA_SECRET_ORDER_SVC"):
         problems.append("service order: not order-svc with the secret Keycloak imported")
-    for name in ("payment", "order"):
+    delivery = _env(services.get("delivery", {}))
+    for name, env, audience in (
+        ("order", order, "order-svc"),
+        ("delivery", delivery, "delivery-svc"),
+    ):
+        prefix = name.upper()
+        readers = {
+            f"{prefix}_AUTH_ISSUER": issuer,
+            f"{prefix}_AUTH_AUDIENCE": audience,
+            f"{prefix}_AUTH_JWKS_URL": f"{inside}/certs",
+        }
+        problems += [
+            f"service {name}: {key} is {env.get(key)}, expected {value}"
+            for key, value in readers.items()
+            if env.get(key) != value
+        ]
+    for name in ("payment", "order", "delivery"):
         condition = (services.get(name, {}).get("depends_on") or {}).get(IDP, {})
         if condition.get("condition") != "service_healthy":
             problems.append(f"service {name}: must wait for {IDP} to be healthy")

@@ -78,7 +78,11 @@ def test_an_order_is_charged_with_a_token_then_cooked_and_delivered(
     deadline = time.monotonic() + 60
     status = None
     while time.monotonic() < deadline and status != "delivered":
-        answer = httpx.get(f"{platform.url('delivery')}/orders/{order['order_id']}", timeout=5)
+        answer = httpx.get(
+            f"{platform.url('delivery')}/orders/{order['order_id']}",
+            headers={"X-Tracking-Token": order["tracking_token"]},
+            timeout=5,
+        )
         status = answer.json().get("status") if answer.status_code == 200 else None
         time.sleep(0.3)
     assert status == "delivered"

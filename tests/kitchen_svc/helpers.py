@@ -54,7 +54,7 @@ class Processes:
         }
         return self._start("kitchen_svc", port, env, instance)
 
-    def delivery(self, drive_seconds: str = "0", drivers: int = 3) -> ServiceProcess:
+    def delivery(self, drive_seconds: str = "0", drivers: int = 3, **extra: str) -> ServiceProcess:
         port = free_port()
         env = {
             **infra_env(self.infra, "delivery"),
@@ -62,6 +62,7 @@ class Processes:
             "DELIVERY_PORT": str(port),
             "DELIVERY_DRIVE_SECONDS": drive_seconds,
             "DELIVERY_DRIVERS": str(drivers),
+            **extra,
         }
         return self._start("delivery_svc", port, env, "delivery")
 

@@ -208,6 +208,7 @@ def _row(order: Order) -> dict[str, Any]:
         "created_at": order.created_at,
         "updated_at": order.updated_at,
         "version": order.version,
+        "tracking_token_sha256": order.tracking_token_sha256,
     }
 
 
@@ -243,6 +244,7 @@ def _order(row: Any) -> Order:
         payment_outcome=PaymentOutcome(outcome) if outcome is not None else None,
         payment_reason=values["payment_reason"],
         version=values["version"],
+        tracking_token_sha256=values["tracking_token_sha256"],
     )
 
 

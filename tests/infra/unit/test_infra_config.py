@@ -312,6 +312,10 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
         "ORDER_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "PAYMENT_AUTH_AUDIENCE",
+        "ORDER_AUTH_ISSUER",
+        "ORDER_AUTH_AUDIENCE",
+        "DELIVERY_AUTH_ISSUER",
+        "DELIVERY_AUTH_AUDIENCE",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180, keycloak_enabled=True)
@@ -328,12 +332,24 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     assert "OAUTH" not in payment_env  # a resource, no client
     assert "PAYMENT_AUTH_ISSUER = http://127.0.0.1:1180/realms/pizza" in payment_env
     assert "PAYMENT_AUTH_AUDIENCE = payment-svc" in payment_env
+    # Order and delivery check the operator's orders:read tokens, each as its own audience.
+    issuer = "http://127.0.0.1:1180/realms/pizza"
+    assert f"ORDER_AUTH_ISSUER = {issuer}" in order_env
+    assert "ORDER_AUTH_AUDIENCE = order-svc" in order_env
+    delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
+    assert f"DELIVERY_AUTH_ISSUER = {issuer}" in delivery_env
+    assert "DELIVERY_AUTH_AUDIENCE = delivery-svc" in delivery_env
 
 
 def test_without_keycloak_no_service_sends_or_checks_tokens(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("ORDER_OAUTH_TOKEN_URL", "PAYMENT_AUTH_ISSUER"):
+    for name in (
+        "ORDER_OAUTH_TOKEN_URL",
+        "PAYMENT_AUTH_ISSUER",
+        "ORDER_AUTH_ISSUER",
+        "DELIVERY_AUTH_ISSUER",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = InfraSettings(var_dir=tmp_path, keycloak_enabled=False)
     ini = circus_ini(PlatformSettings(), settings)
