@@ -1,9 +1,9 @@
 """Who may do what on Kafka: the table the chart's KafkaUsers are held to.
 
 One entry per principal: ``(resource type, name, pattern) -> operations``, the shape of a
-Kafka ACL binding (allow, any host), written from the contracts' own names so that a
-renamed topic or group changes it too. When the platform's own ACL table exists, it
-replaces ``PLATFORM`` here; ``CHART_ONLY`` stays the chart's (the registry's storage).
+Kafka ACL binding (allow, any host). ``PLATFORM`` is the platform's own ACL table
+(``pizza_common.contracts.ACLS``, what the local brokers enforce) in Strimzi's words;
+``CHART_ONLY`` are the chart's own users (the set-up user, the registry's storage).
 """
 
 from __future__ import annotations
@@ -11,59 +11,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kitchen_svc.settings import KitchenSettings
-from pizza_common.contracts import (
-    CONSUMER_GROUPS,
-    DELIVERY_GROUP,
-    KITCHEN_GROUP,
-    ORDER_PLACED,
-    ORDER_READY,
-    TOPICS,
-    dead_letter_topic,
-)
+from pizza_common.contracts import ACLS, TOPICS
 
 Resource = tuple[str, str, str]  # type, name, literal | prefix
 Grants = dict[Resource, frozenset[str]]
 
-PRODUCE = frozenset({"Write", "Describe"})
-CONSUME = frozenset({"Read", "Describe"})
+# Kafka's resource types as Strimzi's KafkaUser names them.
+STRIMZI_TYPES = {"TOPIC": "topic", "GROUP": "group", "TRANSACTIONAL_ID": "transactionalId"}
 
 
 def _topic(name: str, pattern: str = "literal") -> Resource:
     return ("topic", name, pattern)
 
 
-def _kitchen_transactions() -> Resource:
-    # kitchen's transactional.id is <prefix><instance>: the prefix is what remains.
-    instance = "any"
-    prefix = KitchenSettings(instance=instance).transactional_id.removesuffix(instance)
-    return ("transactionalId", prefix, "prefix")
+def _platform() -> dict[str, Grants]:
+    """ACLS per principal. READ and WRITE imply DESCRIBE in Kafka, so a Describe the chart
+    lists beside them grants nothing more and is expected there too."""
+    table: dict[str, dict[Resource, set[str]]] = {}
+    for grant in ACLS:
+        resource = (
+            STRIMZI_TYPES[grant.resource],
+            grant.name,
+            "prefix" if grant.prefixed else "literal",
+        )
+        table.setdefault(grant.principal, {}).setdefault(resource, set()).add(
+            grant.operation.title()
+        )
+    for grants in table.values():
+        for resource, operations in grants.items():
+            if resource[0] == "topic" and operations & {"Read", "Write"}:
+                operations.add("Describe")
+    return {p: {r: frozenset(ops) for r, ops in g.items()} for p, g in table.items()}
 
 
-PLATFORM: dict[str, Grants] = {
-    "order-svc": {_topic(ORDER_PLACED): PRODUCE},
-    "kitchen-svc": {
-        _topic(ORDER_PLACED): CONSUME,
-        ("group", KITCHEN_GROUP, "literal"): frozenset({"Read"}),
-        _topic(ORDER_READY): PRODUCE,
-        _topic(dead_letter_topic(ORDER_PLACED)): PRODUCE,
-        _kitchen_transactions(): PRODUCE,
-    },
-    # Delivery dead-letters a record of either topic it reads into that topic's .dlq.
-    "delivery-svc": {
-        **{_topic(topic): CONSUME for topic in CONSUMER_GROUPS[DELIVERY_GROUP]},
-        ("group", DELIVERY_GROUP, "literal"): frozenset({"Read"}),
-        **{_topic(dead_letter_topic(t)): PRODUCE for t in CONSUMER_GROUPS[DELIVERY_GROUP]},
-    },
-    # Lag: end offsets of every consumed topic, committed offsets of every group.
-    "lag-exporter": {
-        **{
-            _topic(topic): frozenset({"Describe"})
-            for topics in CONSUMER_GROUPS.values()
-            for topic in topics
-        },
-        **{("group", group, "literal"): frozenset({"Describe"}) for group in CONSUMER_GROUPS},
-    },
+PLATFORM: dict[str, Grants] = _platform()
+
+CHART_ONLY: dict[str, Grants] = {
     # Set-up: creates and updates the declared topics (schemas go to the registry).
     "pizza-admin": {
         _topic(topic.name): frozenset(
@@ -71,9 +54,6 @@ PLATFORM: dict[str, Grants] = {
         )
         for topic in TOPICS
     },
-}
-
-CHART_ONLY: dict[str, Grants] = {
     "schema-registry": {
         _topic("kafkasql-", "prefix"): frozenset({"All"}),
         ("group", "pizza-registry-", "prefix"): frozenset({"Read", "Describe"}),
