@@ -102,21 +102,28 @@ class DeliveryService:
         now = self._clock()
         orders = await self._store.in_fleet_hands()
         moves = next_moves(orders, self._drivers, now, lambda: self._drive_time.draw(self._rng))
-        for order in moves:
-            parent = extract_headers(await self._store.trace_context(order.order_id))
+        if not moves:
+            return False
+        # One transaction for the whole step: under load a step moves many orders, and a
+        # transaction per order was most of the fleet's cost.
+        notified = await self._store.save_moves(
+            [(order, message_for(order.status)) for order in moves], now
+        )
+        traces = await self._store.trace_contexts([order.order_id for order in moves])
+        for order, new in zip(moves, notified, strict=True):
             with span(
                 f"delivery {order.status.value}",
-                parent=parent,
+                parent=extract_headers(traces.get(order.order_id, {})),
                 attributes={"pizza.order_id": order.order_id, "pizza.driver": order.driver or ""},
             ):
-                await self._move(order, now)
-        return bool(moves)
+                self._moved(order, notified=new)
+        return True
 
-    async def _move(self, order: TrackedOrder, now: datetime) -> None:
-        """One step of one order (assigned, on the way, delivered) and its notification."""
+    def _moved(self, order: TrackedOrder, *, notified: bool) -> None:
+        """What follows a saved step (assigned, on the way, delivered): its log, its
+        notification and the order's followers."""
         status = order.status
         message = message_for(status)
-        notified = await self._store.save_move(order, now, message)
         log.info(status.value, order_id=order.order_id, driver=order.driver)
         if notified and message is not None:
             NOTIFICATIONS.labels(message.kind.value).inc()

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Row, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from delivery_svc.domain import DeliveryStatus, Destination, Message, SentNotification, TrackedOrder
 from delivery_svc.tables import notifications, orders, processed_events
 from pizza_common.runtime import inject_headers
+
+_FLEET_STATUSES = [
+    status.value
+    for status in (DeliveryStatus.READY, DeliveryStatus.DRIVER_ASSIGNED, DeliveryStatus.ON_THE_WAY)
+]
+# Statements built once (their values are bound at execution): building one per call
+# cost more than running it. A fleet step's moves are one executemany of _SAVE_ORDER.
+_ADD_ORDER = insert(orders)
+_SAVE_ORDER = update(orders).where(orders.c.order_id == bindparam("b_order_id"))
+_LOAD_ORDER = select(orders).where(orders.c.order_id == bindparam("b_order_id"))
+# Well below SQLite's limit on bound parameters per statement.
+_IDS_PER_QUERY = 500
 
 
 class DeliveryStore:
@@ -51,43 +64,52 @@ class DeliveryStore:
             trace_context = json.dumps(inject_headers())
             values = {**_columns(changed), "updated_at": now, "trace_context": trace_context}
             if current is None:
-                await connection.execute(insert(orders).values(**values))
+                await connection.execute(_ADD_ORDER, values)
             else:
-                await connection.execute(
-                    update(orders).where(orders.c.order_id == order_id).values(**values)
-                )
+                values["b_order_id"] = values.pop("order_id")
+                await connection.execute(_SAVE_ORDER, values)
             return changed
 
-    async def save_move(self, order: TrackedOrder, now: datetime, message: Message | None) -> bool:
-        """Store a fleet move and its notification; True if the notification is new."""
+    async def save_moves(
+        self, moves: Sequence[tuple[TrackedOrder, Message | None]], now: datetime
+    ) -> list[bool]:
+        """Store one step of the fleet (its moves and their notifications) in one
+        transaction; per move, True if its notification is new."""
+        if not moves:
+            return []
+        rows = [{**_columns(order), "updated_at": now} for order, _ in moves]
+        for row in rows:
+            row["b_order_id"] = row.pop("order_id")
         async with self._engine.begin() as connection:
-            await connection.execute(
-                update(orders)
-                .where(orders.c.order_id == order.order_id)
-                .values(**_columns(order), updated_at=now)
-            )
-            if message is None:
-                return False
-            return await _insert_ignoring_duplicates(
-                connection,
-                notifications,
-                {
-                    "order_id": order.order_id,
-                    "kind": message.kind.value,
-                    "message_de": message.de,
-                    "message_en": message.en,
-                    "sent_at": now,
-                },
-            )
+            await connection.execute(_SAVE_ORDER, rows)
+            return [
+                message is not None
+                and await _insert_ignoring_duplicates(
+                    connection,
+                    notifications,
+                    {
+                        "order_id": order.order_id,
+                        "kind": message.kind.value,
+                        "message_de": message.de,
+                        "message_en": message.en,
+                        "sent_at": now,
+                    },
+                )
+                for order, message in moves
+            ]
 
-    async def trace_context(self, order_id: str) -> dict[str, str]:
-        """The W3C headers of the order's trace, as stored by :meth:`apply_event`."""
+    async def trace_contexts(self, order_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The W3C headers of each order's trace, as stored by :meth:`apply_event`."""
+        found: dict[str, dict[str, str]] = {}
         async with self._engine.connect() as connection:
-            stored = await connection.scalar(
-                select(orders.c.trace_context).where(orders.c.order_id == order_id)
-            )
-        loaded: dict[str, str] = json.loads(stored) if stored else {}
-        return loaded
+            for start in range(0, len(order_ids), _IDS_PER_QUERY):
+                chunk = order_ids[start : start + _IDS_PER_QUERY]
+                query = select(orders.c.order_id, orders.c.trace_context).where(
+                    orders.c.order_id.in_(chunk)
+                )
+                for order_id, stored in await connection.execute(query):
+                    found[order_id] = json.loads(stored) if stored else {}
+        return found
 
     async def get(self, order_id: str) -> TrackedOrder | None:
         async with self._engine.connect() as connection:
@@ -103,6 +125,9 @@ class DeliveryStore:
     async def in_fleet_hands(self) -> list[TrackedOrder]:
         """Orders the fleet works on: cooked, with an address, not yet delivered."""
         query = select(orders).where(
+            # By the status index: every delivered order stays in the table, and the
+            # fleet looks at every step.
+            orders.c.status.in_(_FLEET_STATUSES),
             orders.c.delivered_at.is_(None),
             orders.c.received_at.is_not(None),
             orders.c.ready_at.is_not(None),
@@ -126,22 +151,26 @@ class DeliveryStore:
 
 
 async def _insert_ignoring_duplicates(
-    connection: AsyncConnection, table: Any, values: dict[str, Any]
+    connection: AsyncConnection, table: Table, values: dict[str, Any]
 ) -> bool:
     """Insert unless a unique key already holds the row; True if inserted."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        raise NotImplementedError(f"no insert-if-absent for {dialect}")
-    result = await connection.execute(statement)
+    result = await connection.execute(_insert_if_absent(connection.dialect.name, table), values)
     return bool(result.rowcount == 1)
 
 
+@functools.cache
+def _insert_if_absent(dialect: str, table: Table) -> Any:
+    """The dialect's insert-if-absent for ``table``, built once: building a statement per
+    call cost more than running it."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no insert-if-absent for {dialect}")
+
+
 async def _load(connection: AsyncConnection, order_id: str) -> TrackedOrder | None:
-    row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).first()
+    row = (await connection.execute(_LOAD_ORDER, {"b_order_id": order_id})).first()
     return None if row is None else _order(row)
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from delivery_svc.app import MIGRATIONS
-from delivery_svc.domain import DeliveryStatus, TrackedOrder
+from delivery_svc.domain import DeliveryStatus, TrackedOrder, message_for
 from delivery_svc.feed import StatusFeed
 from delivery_svc.handlers import TOPICS, EventHandler
 from delivery_svc.service import DeliveryService
@@ -180,3 +180,38 @@ async def test_the_store_answers_a_ping_and_a_missing_database_raises(
     with pytest.raises(OperationalError):
         await DeliveryStore(gone).ping()
     await gone.dispose()
+
+
+async def test_one_fleet_step_moves_many_orders_in_one_go(store: DeliveryStore) -> None:
+    clock = FakeClock(T0)
+    service = DeliveryService(
+        store, StatusFeed(), ["driver-1", "driver-2"], SecondsRange.parse("0"), clock=clock
+    )
+    placed = [order_placed() for _ in range(3)]
+    for event in placed:
+        await service.apply_event(event, ORDER_PLACED)
+        await service.apply_event(order_ready(event), ORDER_READY)
+
+    assert await service.move_fleet()  # two drivers: two of the three are assigned
+    drivers = {o.order_id: o.driver for o in await store.in_fleet_hands()}
+    assert sorted(d for d in drivers.values() if d) == ["driver-1", "driver-2"]
+    steps = 1
+    while await service.move_fleet():
+        steps += 1
+    # assign two, set off both, deliver both and assign the third, set off, deliver
+    assert steps == 5
+    assert await store.in_fleet_hands() == []
+    for event in placed:
+        kinds = [n.kind for n in await service.notifications(event.order_id)]
+        assert kinds == [DeliveryStatus.ON_THE_WAY, DeliveryStatus.DELIVERED]
+
+    # Saving a step again (a second fleet, a retry) sends no notification twice.
+    delivered = [o for o in [await service.get(e.order_id) for e in placed] if o is not None]
+    again = await store.save_moves(
+        [(o, message_for(DeliveryStatus.DELIVERED)) for o in delivered], clock.now
+    )
+    assert again == [False, False, False]
+    assert await store.trace_contexts([]) == {}
+    assert set(await store.trace_contexts([e.order_id for e in placed])) == {
+        e.order_id for e in placed
+    }
