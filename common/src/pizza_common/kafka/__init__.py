@@ -15,7 +15,7 @@ from pizza_common.kafka._codec import (
     EventEncodeError,
     registry_client,
 )
-from pizza_common.kafka._config import consumer_config, producer_config
+from pizza_common.kafka._config import admin_config, consumer_config, producer_config
 from pizza_common.kafka._consumer import (
     AfterCommit,
     ConsumedEvent,
@@ -48,6 +48,7 @@ __all__ = [
     "PublishError",
     "RejectedEvent",
     "SchemaRegistryClient",
+    "admin_config",
     "consumer_config",
     "consumer_problem",
     "producer_config",

@@ -26,6 +26,15 @@ def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any
     }
 
 
+def admin_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:
+    """An admin client (topics, offsets, groups) of a process that is not dev tooling."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "client.id": client_id,
+        **overrides,
+    }
+
+
 def consumer_config(
     settings: KafkaSettings, *, group_id: str, client_id: str, **overrides: Any
 ) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""The board's pages (HTML): order, tracking, board, topics, one topic's records, and
+following one order. Each takes the :class:`Board` as the dependency ``board``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import httpx
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.params import FromPath, QueryParameter
+
+from board_svc.i18n import Language, pick_language, texts
+from board_svc.lag import lag_rows
+from board_svc.log_search import search_logs, services_of
+from board_svc.rendering import render
+from board_svc.runtime import Board
+from board_svc.schemas import schema_versions
+from board_svc.tracking import tracking_view
+from pizza_common.contracts import TOPICS
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def language_of(request: AnyRequest) -> Language:
+    return pick_language(request.headers.get("accept-language"))
+
+
+def page(request: AnyRequest, template: str, **values: Any) -> Response[str]:
+    language = language_of(request)
+    html = render(template, t=texts(language), lang=language, path=request.url.path, **values)
+    return Response(html, media_type=MediaType.HTML, headers={"Content-Language": language})
+
+
+@get("/", include_in_schema=False)
+async def order_page(request: AnyRequest, board: NamedDependency[Board]) -> Response[str]:
+    menu = await _or_none(board.api.menu())
+    return page(request, "order.html", menu=menu.body if menu and menu.status == 200 else None)
+
+
+@get("/track/{order_id:str}", include_in_schema=False)
+async def track_page(
+    request: AnyRequest,
+    board: NamedDependency[Board],
+    order_id: FromPath[str],
+    trace: Annotated[str | None, QueryParameter()] = None,
+) -> Response[str]:
+    answer = await _or_none(board.api.tracking(order_id))
+    known = answer.body if answer and answer.status == 200 else None
+    return page(
+        request,
+        "track.html",
+        order_id=order_id,
+        view=tracking_view(order_id, known, language_of(request)),
+        trace_url=board.trace_link(trace),
+    )
+
+
+@get("/board", include_in_schema=False)
+async def board_page(request: AnyRequest, board: NamedDependency[Board]) -> Response[str]:
+    return page(request, "board.html", view=await board.observer.board())
+
+
+@get("/topics", include_in_schema=False)
+async def topics_page(request: AnyRequest, board: NamedDependency[Board]) -> Response[str]:
+    snapshot = await board.cluster.snapshot()
+    configs = {name: await board.cluster.topic_configs(name) for name in snapshot.topics}
+    group_topics = {
+        group_id: sorted({topic for topic, _ in state.committed})
+        for group_id, state in snapshot.groups.items()
+    }
+    versions, registry_error = await schema_versions(board.registry)
+    return page(
+        request,
+        "topics.html",
+        snapshot=snapshot,
+        configs=configs,
+        lag=lag_rows(snapshot, group_topics),
+        versions=versions,
+        registry_error=registry_error,
+    )
+
+
+@get("/topics/{topic:str}", include_in_schema=False)
+async def records_page(
+    request: AnyRequest,
+    board: NamedDependency[Board],
+    topic: FromPath[str],
+    partition: Annotated[int | None, QueryParameter(ge=0)] = None,
+    offset: Annotated[int | None, QueryParameter(ge=0)] = None,
+    q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+) -> Response[str]:
+    snapshot = await board.cluster.snapshot()
+    state = snapshot.topics.get(topic)
+    if q:
+        records = (await board.topics.search([topic], q.strip())).get(topic, [])
+    else:
+        records = await board.topics.page(topic, partition, offset)
+    return page(
+        request,
+        "records.html",
+        topic=topic,
+        state=state,
+        records=records,
+        partition=partition,
+        offset=offset,
+        q=q or "",
+        trace_link=board.trace_link,
+    )
+
+
+@get("/follow", include_in_schema=False)
+async def follow_page(
+    request: AnyRequest,
+    board: NamedDependency[Board],
+    order_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+) -> Response[str]:
+    if not order_id or not order_id.strip():
+        return page(request, "follow.html", order_id="", found=None)
+    order_id = order_id.strip()
+    order, tracking = await asyncio.gather(
+        _or_none(board.api.order(order_id)), _or_none(board.api.tracking(order_id))
+    )
+    records = await board.topics.search([topic.name for topic in TOPICS], order_id)
+    logs = await asyncio.to_thread(search_logs, board.settings.logs, order_id)
+    order_body = order.body if order and order.status == 200 else None
+    tracking_body = tracking.body if tracking and tracking.status == 200 else None
+    return page(
+        request,
+        "follow.html",
+        order_id=order_id,
+        found=True,
+        order=order_body,
+        tracking=tracking_view(order_id, tracking_body, language_of(request)),
+        tracking_known=tracking_body is not None,
+        records=records,
+        logs=logs,
+        log_services=services_of(logs),
+        trace_link=board.trace_link,
+    )
+
+
+async def _or_none(call: Any) -> Any:
+    """An upstream answer, or None when the service could not be reached (the page then
+    says so instead of failing)."""
+    try:
+        return await call
+    except httpx.HTTPError:
+        return None
