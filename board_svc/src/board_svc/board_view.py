@@ -55,6 +55,23 @@ def dead_letters(snapshot: ClusterSnapshot) -> dict[str, int]:
     }
 
 
+EXPECTED_JOBS = ("payment", "order", "kitchen", "delivery")
+"""The services the platform needs: one with no process listed is shown as down."""
+
+
+def with_missing(processes: Iterable[ProcessHealth]) -> tuple[ProcessHealth, ...]:
+    """The processes, and a row for each needed service none of them belongs to (a
+    stopped or scaled-to-zero service leaves the targets altogether)."""
+    listed = tuple(processes)
+    jobs = {p.job for p in listed}
+    missing = [
+        ProcessHealth(job, "(none)", "", False, "no instance runs")
+        for job in EXPECTED_JOBS
+        if job not in jobs
+    ]
+    return (*listed, *missing)
+
+
 def board_view(
     snapshot: ClusterSnapshot,
     processes: Iterable[ProcessHealth],
@@ -69,7 +86,7 @@ def board_view(
     kitchen_group, kitchen_topic = kitchen
     state = snapshot.groups.get(kitchen_group)
     return BoardView(
-        processes=tuple(processes),
+        processes=with_missing(processes),
         kitchens=kitchens_of(snapshot, kitchen_group, kitchen_topic),
         kitchen_group_state=state.state if state else "unknown",
         lag=tuple(rows),

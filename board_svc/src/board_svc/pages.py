@@ -88,10 +88,12 @@ async def records_page(
     request: AnyRequest,
     board: NamedDependency[Board],
     topic: FromPath[str],
-    partition: Annotated[int | None, QueryParameter(ge=0)] = None,
-    offset: Annotated[int | None, QueryParameter(ge=0)] = None,
+    partition_text: Annotated[str | None, QueryParameter(query="partition", max_length=20)] = None,
+    offset_text: Annotated[str | None, QueryParameter(query="offset", max_length=20)] = None,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[str]:
+    # The browse form sends every field, an empty one as "": that means "any", not an error.
+    partition, offset = whole_number(partition_text), whole_number(offset_text)
     snapshot = await board.cluster.snapshot()
     state = snapshot.topics.get(topic)
     if q:
@@ -140,6 +142,12 @@ async def follow_page(
         log_services=services_of(logs),
         trace_link=board.trace_link,
     )
+
+
+def whole_number(text: str | None) -> int | None:
+    """A form field's non-negative whole number; None when empty or not one."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
 
 
 async def _or_none(call: Any) -> Any:

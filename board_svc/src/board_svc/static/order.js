@@ -89,7 +89,10 @@
       if (answer.status === 422 && Array.isArray(data.errors)) {
         alertBox("error", data.title, form.dataset.invalid);
         let first = null;
-        for (const error of data.errors) first = first || showError(error.field, error.message, pizzas);
+        for (const error of data.errors) {
+          const input = showError(error.field, error.message, pizzas);
+          first = first || input;
+        }
         if (first && first.focus) first.focus();
       } else if (answer.status === 402) {
         alertBox("declined", data.title, data.detail);
