@@ -116,6 +116,10 @@ typecheck:
 test *ARGS: lint typecheck
     {{run}} pytest {{ARGS}}
 
+# Rewrite docs/screenshots/*.png: the web board's pages in Chromium, on a platform of its own.
+screenshots:
+    PIZZA_SCREENSHOTS=docs/screenshots {{run}} pytest tests/e2e/test_board.py
+
 # Rewrite docs/openapi/*.json from what the services serve (after a deliberate API change).
 openapi:
     {{run}} python -m tests.openapi_snapshots
