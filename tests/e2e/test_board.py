@@ -100,10 +100,10 @@ def _page(browser: Browser, locale: str = "en-GB") -> Page:
     return context.new_page()
 
 
-def _shot(page: Page, name: str) -> None:
+def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=full_page)
 
 
 def _place(board: str, **changes: object) -> httpx.Response:
@@ -235,7 +235,7 @@ def test_following_an_order_shows_the_log_lines_of_all_four_services(
         expect(page.locator(f'#logs tr[data-service="{service}"]').first).to_be_visible()
     expect(page.locator('[data-step="delivered"]')).to_have_class("step step-done")
     expect(page.locator("article.record").first).to_be_visible()
-    _shot(page, "follow")
+    _shot(page, "follow", full_page=False)  # the whole page is mostly log lines
 
 
 def _kitchen_lag(page: Page) -> int:
