@@ -168,7 +168,7 @@ def test_field_errors_show_beside_their_fields_in_the_browsers_language(
     page.locator("#customer\\.name").fill("")
     page.locator("#customer\\.phone").fill("x")
     page.locator('input[name="qty-margherita"]').fill("99")
-    page.locator("#submit").click()
+    page.keyboard.press("Enter")  # the keyboard alone sends the form
     expect(page.locator("#err-customer\\.name")).to_have_text(empty_name)
     expect(page.locator("#err-customer\\.phone")).to_have_text(bad_phone)
     expect(page.locator("#err-item-margherita")).to_be_visible()
@@ -236,6 +236,23 @@ def test_following_an_order_shows_the_log_lines_of_all_four_services(
     expect(page.locator('[data-step="delivered"]')).to_have_class("step step-done")
     expect(page.locator("article.record").first).to_be_visible()
     _shot(page, "follow", full_page=False)  # the whole page is mostly log lines
+
+
+def test_every_page_fits_a_phone_without_scrolling_sideways(
+    browser: Browser, board: str, delivered_order: str
+) -> None:
+    width = 390
+    page = browser.new_context(viewport={"width": width, "height": 844}).new_page()
+    for path in (
+        "/",
+        f"/track/{delivered_order}",
+        "/board",
+        "/topics",
+        "/topics/order.placed",
+        f"/follow?order_id={delivered_order}",
+    ):
+        page.goto(f"{board}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
 
 
 def _kitchen_lag(page: Page) -> int:
