@@ -54,7 +54,8 @@ demo-payment-outage:
 demo-delivery-offline:
     {{run}} pizza-ctl demo delivery-offline
 
-# Benchmark: a bounded load on POST /orders on a separate platform; JSON + PNG in var/bench.
+# Benchmark: hey against POST /orders on a separate platform, beside the HTTP floor and
+# Kafka's ceiling; JSON + PNG in var/bench (docs/performance.md).
 bench *ARGS:
     {{run}} pizza-ctl bench {{ARGS}}
 
@@ -97,6 +98,14 @@ schemas-register *ARGS:
 # Fail when a schema in schemas/ is incompatible with what is registered.
 schemas-check *ARGS:
     {{run}} pizza-ctl schemas-check {{ARGS}}
+
+# Rewrite the Helm chart's topics.yaml from the topics of pizza_common.contracts.
+chart-topics:
+    {{run}} pizza-ctl chart-topics
+
+# Check the Helm chart offline: helm lint/template, kubeconform on Kubernetes', Strimzi's and KEDA's schemas.
+k8s-check *ARGS:
+    {{run}} pytest -m k8s tests/k8s {{ARGS}}
 
 # Lint and check formatting.
 lint:

@@ -22,6 +22,7 @@ from pizza_common.kafka import KafkaSettings, registry_client
 from pizza_common.runtime import PORTS
 from pizza_infra.admin.schemas import register_all
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import admin_settings, service_kafka_env
 from pizza_infra.servers import stack
 from tests import REPO_ROOT
 from tests.postgres import postgres  # noqa: F401 - a fixture for every test that needs it
@@ -51,8 +52,10 @@ def _test_settings(var_dir: Path) -> InfraSettings:
     )
 
 
-def infra_env(settings: InfraSettings) -> dict[str, str]:
-    """Environment that points `just` recipes and services at the test infra."""
+def infra_env(settings: InfraSettings, service: str | None = None) -> dict[str, str]:
+    """Environment that points `just` recipes and services at the test infra; with
+    ``service`` (order, kitchen, delivery, monitor), that service's Kafka credentials.
+    Without, the tooling finds the admin's in the data folder, as on a developer's."""
     return {
         **os.environ,
         "KAFKA_PORT": str(settings.kafka_port),
@@ -67,6 +70,7 @@ def infra_env(settings: InfraSettings) -> dict[str, str]:
         "PIZZA_CACHE_DIR": str(settings.cache_dir),
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
+        **(service_kafka_env(settings, service) if service else {}),
     }
 
 
@@ -76,7 +80,7 @@ def infra() -> Iterator[InfraSettings]:
     kept = os.environ.get("PIZZA_TEST_VAR_DIR")
     var_dir = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="pizza-test-"))
     settings = _test_settings(var_dir)
-    stack.up(settings)
+    stack.up(settings)  # with the services' Kafka users and ACLs
     register_all(registry_client(settings.schema_registry_url))
     try:
         yield settings
@@ -88,10 +92,8 @@ def infra() -> Iterator[InfraSettings]:
 
 @pytest.fixture
 def kafka_settings(infra: InfraSettings) -> KafkaSettings:
-    return KafkaSettings(
-        kafka_bootstrap_servers=infra.bootstrap_servers,
-        schema_registry_url=infra.schema_registry_url,
-    )
+    """The administrator's: a test's own clients stand in for any service."""
+    return admin_settings(infra)
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ from tests import REPO_ROOT
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 INTERNAL = {"service_name"}  # fixed per service, not a setting
 SECTIONS: list[tuple[str, type[BaseSettings]]] = [
-    ("Where every service finds Kafka and the schema registry", KafkaSettings),
+    (
+        "Where every service finds Kafka and the schema registry, and who it is to Kafka",
+        KafkaSettings,
+    ),
     ("Local infra (just infra-up): versions, ports, folders", InfraSettings),
     ("Services as processes (just up): ports and kitchen instances", PlatformSettings),
     ("order_svc", OrderSettings),

@@ -7,10 +7,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from pizza_common.web import TRACKING_TOKEN_HEADER
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import service_kafka_env
 from tests.conftest import infra_env
 from tests.service_process import ServiceProcess, free_port
 
@@ -36,7 +39,11 @@ def four_services(
     started: dict[str, ServiceProcess] = {}
     try:
         for name in SERVICES:
-            env = {**common, f"{name.upper()}_PORT": str(ports[name])}
+            env = {
+                **common,
+                **service_kafka_env(infra, name),
+                f"{name.upper()}_PORT": str(ports[name]),
+            }
             process = ServiceProcess(f"{name}_svc", ports[name], env, folder / f"{name}.log")
             started[name] = process.start(timeout_s=60)
         yield started
@@ -45,10 +52,14 @@ def four_services(
             process.stop()
 
 
-def wait_delivered(delivery: ServiceProcess, order_id: str, timeout_s: float = 90) -> None:
+def wait_delivered(delivery: ServiceProcess, placed: dict[str, Any], timeout_s: float = 90) -> None:
+    """Wait until delivery shows the order of ``placed`` (order_svc's 201 body) delivered,
+    read as its customer with the tracking token of that answer."""
+    order_id = placed["order_id"]
+    customer = {TRACKING_TOKEN_HEADER: placed["tracking_token"]}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5)
+        state = httpx.get(f"{delivery.url}/orders/{order_id}", headers=customer, timeout=5)
         if state.status_code == 200 and state.json()["status"] == "delivered":
             return
         time.sleep(0.3)

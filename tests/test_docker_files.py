@@ -36,6 +36,7 @@ from pydantic_settings import BaseSettings
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.config import InfraSettings
 from pizza_infra.identity import PAYMENT_AUDIENCE
+from pizza_infra.kafka_access import ADMIN_PRINCIPAL, password_variable
 from pizza_infra.servers.keycloak import REALM_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,6 +278,7 @@ def compose_problems(
 
     problems += _keycloak_problems(services.get(IDP, {}))
     problems += _identity_problems(services)
+    problems += _kafka_security_problems(services)
 
     kitchen = services.get(SCALABLE, {})
     if "container_name" in kitchen or kitchen.get("ports"):
@@ -284,6 +286,39 @@ def compose_problems(
     command = " ".join(kitchen.get("command") or [])
     if "KITCHEN_INSTANCE" not in command or "hostname" not in command:
         problems.append(f"service {SCALABLE}: replicas need their own KITCHEN_INSTANCE")
+    return problems
+
+
+# Compose service -> the Kafka principal it connects as (pizza_common.contracts.ACLS).
+KAFKA_PRINCIPALS = {
+    "order": "order-svc",
+    "kitchen": "kitchen-svc",
+    "delivery": "delivery-svc",
+    "lag-exporter": "lag-exporter",
+    INIT: ADMIN_PRINCIPAL,
+}
+
+
+def _kafka_security_problems(services: dict[str, dict[str, Any]]) -> list[str]:
+    """Kafka authenticates and authorizes; each client is its own principal, with the
+    password the set-up job gives that principal."""
+    problems = []
+    kafka = _env(services.get("kafka", {}))
+    protocols = kafka.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "")
+    if any(not entry.endswith(":SASL_PLAINTEXT") for entry in protocols.split(",")):
+        problems.append(f"service kafka: a listener without SASL ({protocols})")
+    if not kafka.get("KAFKA_AUTHORIZER_CLASS_NAME", "").endswith("StandardAuthorizer"):
+        problems.append("service kafka: no StandardAuthorizer")
+    if kafka.get("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND") != "false":
+        problems.append("service kafka: must deny what no ACL allows")
+    init = _env(services.get(INIT, {}))
+    for name, principal in KAFKA_PRINCIPALS.items():
+        env = _env(services.get(name, {}))
+        if env.get("KAFKA_SASL_USERNAME") != principal:
+            problems.append(f"service {name}: must connect to Kafka as {principal}")
+        given = init.get(password_variable(principal))
+        if name != INIT and env.get("KAFKA_SASL_PASSWORD") != given:
+            problems.append(f"service {name}: its Kafka password is not the one {INIT} sets")
     return problems
 
 
@@ -309,7 +344,8 @@ def _keycloak_problems(keycloak: dict[str, Any]) -> list[str]:
 
 
 def _identity_problems(services: dict[str, dict[str, Any]]) -> list[str]:
-    """payment checks the realm's tokens, and order fetches them with its own client."""
+    """payment checks the realm's tokens, order fetches them with its own client, and
+    order and delivery check operators' orders:read tokens."""
     problems = []
     keycloak, payment, order = (_env(services.get(n, {})) for n in (IDP, "payment", "order"))
     issuer = f"{keycloak.get('KC_HOSTNAME', '')}/realms/{REALM}"
@@ -334,7 +370,23 @@ def _identity_problems(services: dict[str, dict[str, Any]]) -> list[str]:
         "ORDER_OAUTH_CLIENT_SECRET"
     ) != keycloak.get("PIZZA_SECRET_ORDER_SVC"):
         problems.append("service order: not order-svc with the secret Keycloak imported")
-    for name in ("payment", "order"):
+    delivery = _env(services.get("delivery", {}))
+    for name, env, audience in (
+        ("order", order, "order-svc"),
+        ("delivery", delivery, "delivery-svc"),
+    ):
+        prefix = name.upper()
+        readers = {
+            f"{prefix}_AUTH_ISSUER": issuer,
+            f"{prefix}_AUTH_AUDIENCE": audience,
+            f"{prefix}_AUTH_JWKS_URL": f"{inside}/certs",
+        }
+        problems += [
+            f"service {name}: {key} is {env.get(key)}, expected {value}"
+            for key, value in readers.items()
+            if env.get(key) != value
+        ]
+    for name in ("payment", "order", "delivery"):
         condition = (services.get(name, {}).get("depends_on") or {}).get(IDP, {})
         if condition.get("condition") != "service_healthy":
             problems.append(f"service {name}: must wait for {IDP} to be healthy")
@@ -879,6 +931,14 @@ def _mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
             "no check",
         ),
         ("keycloak/keycloak:26", "keycloak/keycloak:25", "expected quay.io/keycloak/keycloak"),
+        ("INTERNAL:SASL_PLAINTEXT,", "INTERNAL:PLAINTEXT,", "a listener without SASL"),
+        (
+            'ALLOW_EVERYONE_IF_NO_ACL_FOUND: "false"',
+            'ALLOW_EVERYONE_IF_NO_ACL_FOUND: "true"',
+            "deny",
+        ),
+        ("KAFKA_SASL_USERNAME: kitchen-svc", "KAFKA_SASL_USERNAME: order-svc", "as kitchen-svc"),
+        ("KAFKA_SASL_PASSWORD: *delivery-password", "KAFKA_SASL_PASSWORD: guessed", "not the one"),
         ('"127.0.0.1:8180:8080"', '"8180:8080"', "not bound to 127.0.0.1"),
         ("data/import/pizza-realm.json:ro", "data/pizza-realm.json:ro", "not mounted"),
         ('["start-dev", "--import-realm",', '["start-dev",', "--import-realm"),

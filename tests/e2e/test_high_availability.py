@@ -74,7 +74,8 @@ def _until(what: str, probe: Callable[[], bool], timeout_s: float = 120) -> None
         time.sleep(1)
 
 
-def _place_orders(platform: RunningPlatform) -> list[str]:
+def _place_orders(platform: RunningPlatform) -> list[dict[str, str]]:
+    """The 201 bodies of the orders placed (ids and tracking tokens)."""
     body = (REPO_ROOT / "docs" / "examples" / "order.json").read_text()
     accepted = []
     for n in range(ORDERS_PER_PHASE):
@@ -88,12 +89,16 @@ def _place_orders(platform: RunningPlatform) -> list[str]:
             timeout=30,
         )
         assert answer.status_code == 201, answer.text
-        accepted.append(answer.json()["order_id"])
+        accepted.append(answer.json())
     return accepted
 
 
-def _delivered(platform: RunningPlatform, order_id: str) -> bool:
-    answer = httpx.get(f"{platform.url('delivery')}/orders/{order_id}", timeout=5)
+def _delivered(platform: RunningPlatform, placed: dict[str, str]) -> bool:
+    answer = httpx.get(
+        f"{platform.url('delivery')}/orders/{placed['order_id']}",
+        headers={"X-Tracking-Token": placed["tracking_token"]},
+        timeout=5,
+    )
     return answer.status_code == 200 and answer.json().get("status") == "delivered"
 
 

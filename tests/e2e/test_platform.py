@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -25,17 +26,17 @@ def test_up_reports_every_service_healthy(platform: RunningPlatform) -> None:
 def test_an_order_goes_all_the_way_to_delivered(platform: RunningPlatform) -> None:
     placed = platform.just("order")
     assert placed.returncode == 0, placed.stdout + placed.stderr
-    order_id = next(
-        line.split('"')[3] for line in placed.stdout.splitlines() if '"order_id"' in line
-    )
+    answer = json.loads(placed.stdout.split("\n", 1)[1])  # after the "HTTP 201" line
+    url = f"{platform.url('delivery')}/orders/{answer['order_id']}"
+    customer = {"X-Tracking-Token": answer["tracking_token"]}
     deadline = time.monotonic() + 60
     status = None
     while time.monotonic() < deadline and status != "delivered":
-        answer = httpx.get(f"{platform.url('delivery')}/orders/{order_id}", timeout=5)
-        status = answer.json().get("status") if answer.status_code == 200 else None
+        read = httpx.get(url, headers=customer, timeout=5)
+        status = read.json().get("status") if read.status_code == 200 else None
         time.sleep(0.3)
     assert status == "delivered"
-    timeline = httpx.get(f"{platform.url('delivery')}/orders/{order_id}", timeout=5).json()
+    timeline = httpx.get(url, headers=customer, timeout=5).json()
     steps = [entry["status"] for entry in timeline["timeline"]]
     assert steps == ["received", "ready", "driver_assigned", "on_the_way", "delivered"]
 

@@ -132,7 +132,8 @@ def test_delivery(case: schemathesis.Case[Any], delivery: ServiceProcess) -> Non
 def test_known_orders_are_answered_as_documented(
     order: ServiceProcess, delivery: ServiceProcess, payment: PaymentProcess
 ) -> None:
-    """Random ids are unknown (404): the shapes of 200 answers are checked with a real order."""
+    """Random ids are unknown (404) or unauthorized (401): the shapes of 200 answers are
+    checked with a real order, read as its customer."""
     placed = httpx.post(
         f"{order.url}/orders",
         json=EXAMPLE_ORDER,
@@ -142,19 +143,23 @@ def test_known_orders_are_answered_as_documented(
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
     payment_id = placed.json()["payment"]["payment_id"]
+    customer = {"X-Tracking-Token": placed.json()["tracking_token"]}
     wait_until(
-        lambda: httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5).status_code == 200,
+        lambda: (
+            httpx.get(f"{delivery.url}/orders/{order_id}", headers=customer, timeout=5).status_code
+            == 200
+        ),
         60,
         "delivery to know the order",
     )
 
     checked = [
-        (ORDER["/orders/{order_id}"]["GET"], {"order_id": order_id}, order),
-        (PAYMENT["/payments/{payment_id}"]["GET"], {"payment_id": payment_id}, payment),
-        (DELIVERY["/orders/{order_id}"]["GET"], {"order_id": order_id}, delivery),
+        (ORDER["/orders/{order_id}"]["GET"], {"order_id": order_id}, order, customer),
+        (PAYMENT["/payments/{payment_id}"]["GET"], {"payment_id": payment_id}, payment, {}),
+        (DELIVERY["/orders/{order_id}"]["GET"], {"order_id": order_id}, delivery, customer),
     ]
-    for operation, path_parameters, process in checked:
-        case = operation.Case(path_parameters=path_parameters)
+    for operation, path_parameters, process, headers in checked:
+        case = operation.Case(path_parameters=path_parameters, headers=headers)
         answer = case.call_and_validate(base_url=process.url, timeout=TIMEOUT_S)
         assert answer.status_code == 200, answer.text
     listed = DELIVERY["/orders"]["GET"].Case(query={"status": "received", "limit": 5})

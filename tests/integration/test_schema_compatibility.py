@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from pizza_common.contracts import schemas_dir
 from pizza_infra.config import InfraSettings
+from tests import REPO_ROOT
 from tests.conftest import infra_env
 
 pytestmark = pytest.mark.integration
@@ -82,3 +84,39 @@ def test_an_invalid_schema_file_is_one_clear_error(
     assert "error: the schema of order.ready" in result.stderr
     assert "is not valid Avro" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _versions_in_history(path: str) -> list[str]:
+    """Every committed version of a schema file, oldest first."""
+    commits = subprocess.run(
+        ["git", "log", "--reverse", "--format=%H", "--", path],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    shown = (
+        subprocess.run(
+            ["git", "show", f"{commit}:{path}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for commit in commits
+    )
+    return list(dict.fromkeys(json.dumps(json.loads(text), sort_keys=True) for text in shown))
+
+
+def test_order_placed_reads_every_earlier_version(registry: SchemaRegistryClient) -> None:
+    """BACKWARD_TRANSITIVE against every version ever committed: a subject of its own
+    takes them oldest first, then the current file (a refusal raises)."""
+    if shutil.which("git") is None or not (REPO_ROOT / ".git").exists():
+        pytest.skip("needs the repository's history")
+    subject = f"history-{uuid.uuid4().hex[:8]}-order.placed-value"
+    registry.set_compatibility(subject_name=subject, level="BACKWARD_TRANSITIVE")
+    earlier = _versions_in_history("schemas/order.placed.avsc")
+    current = (schemas_dir() / "order.placed.avsc").read_text()
+    for text in [*earlier, current]:
+        registry.register_schema(subject, Schema(text, "AVRO"))
+    assert len(registry.get_versions(subject)) >= 2

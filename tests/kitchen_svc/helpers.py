@@ -46,7 +46,7 @@ class Processes:
     def kitchen(self, instance: str, cook_seconds: str = "0") -> ServiceProcess:
         port = free_port()
         env = {
-            **infra_env(self.infra),
+            **infra_env(self.infra, "kitchen"),
             "PIZZA_VAR_DIR": str(self.var_dir),
             "KITCHEN_INSTANCE": instance,
             "KITCHEN_PORT": str(port),
@@ -54,14 +54,15 @@ class Processes:
         }
         return self._start("kitchen_svc", port, env, instance)
 
-    def delivery(self, drive_seconds: str = "0", drivers: int = 3) -> ServiceProcess:
+    def delivery(self, drive_seconds: str = "0", drivers: int = 3, **extra: str) -> ServiceProcess:
         port = free_port()
         env = {
-            **infra_env(self.infra),
+            **infra_env(self.infra, "delivery"),
             "PIZZA_VAR_DIR": str(self.var_dir),
             "DELIVERY_PORT": str(port),
             "DELIVERY_DRIVE_SECONDS": drive_seconds,
             "DELIVERY_DRIVERS": str(drivers),
+            **extra,
         }
         return self._start("delivery_svc", port, env, "delivery")
 

@@ -32,7 +32,7 @@ def test_every_service_serves_its_documented_metrics_and_counts_an_order(
     assert placed.status_code == 201, placed.text
     invalid: dict[str, Any] = {**example_order(), "items": []}
     assert httpx.post(f"{order.url}/orders", json=invalid, timeout=15).status_code == 422
-    wait_delivered(services["delivery"], placed.json()["order_id"])
+    wait_delivered(services["delivery"], placed.json())
 
     scraped = {name: scrape(process.url) for name, process in services.items()}
     for name, families in scraped.items():

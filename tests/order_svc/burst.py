@@ -115,7 +115,7 @@ def main() -> None:
         "order_svc",
         order_port,
         {
-            **infra_env(infra),
+            **infra_env(infra, "order"),
             "ORDER_PORT": str(order_port),
             "ORDER_PAYMENT_URL": payment.url,
             "PIZZA_VAR_DIR": str(folder / "order"),

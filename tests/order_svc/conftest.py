@@ -11,12 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
+from order_svc.tracking import TrackingTokens
+from pizza_common.web import TRACKING_TOKEN_HEADER
 from pizza_infra.config import InfraSettings
 from tests import REPO_ROOT
 from tests.conftest import infra_env
 from tests.service_process import ServiceProcess, free_port
 
 ADMIN = {"Authorization": "Bearer pizza-admin"}
+# order_svc's tracking secret in these tests: a test derives any order's tracking token
+# as its customer got it, whichever answer carried it.
+TRACKING_SECRET = "tracking-secret-of-the-tests"
 EXAMPLE_ORDER: dict[str, Any] = json.loads(
     (REPO_ROOT / "docs" / "examples" / "order.json").read_text()
 )
@@ -26,6 +31,16 @@ def example_order(**changes: Any) -> dict[str, Any]:
     order: dict[str, Any] = json.loads(json.dumps(EXAMPLE_ORDER))
     order.update(changes)
     return order
+
+
+def as_customer(order_id: str) -> dict[str, str]:
+    """The header that reads ``order_id`` at an order_svc of these tests, as its customer."""
+    return {TRACKING_TOKEN_HEADER: TrackingTokens(TRACKING_SECRET).token_for(order_id)}
+
+
+def read_order(order: ServiceProcess, order_id: str) -> httpx.Response:
+    """``GET /orders/{order_id}`` as the order's customer."""
+    return httpx.get(f"{order.url}/orders/{order_id}", headers=as_customer(order_id), timeout=5)
 
 
 class Payment(ServiceProcess):
@@ -74,11 +89,12 @@ def order_process(
         "order_svc",
         port,
         env={
-            **infra_env(infra),
+            **infra_env(infra, "order"),
             "ORDER_PORT": str(port),
             "ORDER_PAYMENT_URL": payment.url,
             "PIZZA_VAR_DIR": str(tmp_path / "order"),
             "ORDER_BREAKER_OPEN_S": "1",
+            "ORDER_TRACKING_SECRET": TRACKING_SECRET,
             **env,
         },
         log_path=tmp_path / "order.log",

@@ -28,7 +28,7 @@ def test_an_order_goes_all_the_way_with_every_service_on_postgres(
         placed = httpx.post(f"{services['order'].url}/orders", json=example_order(), timeout=15)
         assert placed.status_code == 201, placed.text
         order_id = placed.json()["order_id"]
-        wait_delivered(services["delivery"], order_id)
+        wait_delivered(services["delivery"], placed.json())
 
     def status(service: str, table: str) -> str:
         sql = f"SELECT status FROM {table} WHERE order_id = '{order_id}'"

@@ -47,9 +47,8 @@ def test_one_order_is_one_trace_across_all_services(
     assert answer.status_code == 201, answer.text
     version, trace_id, span_id, _flags = answer.headers["traceresponse"].split("-")
     assert (version, len(trace_id), len(span_id)) == ("00", 32, 16)
-    order_id = answer.json()["order_id"]
 
-    wait_delivered(delivery, order_id)
+    wait_delivered(delivery, answer.json())
 
     def whole_trace() -> list[dict[str, Any]] | None:
         found = httpx.get(f"{infra.zipkin_url}/api/v2/trace/{trace_id}", timeout=5)

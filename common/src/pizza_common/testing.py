@@ -18,11 +18,23 @@ from pizza_common.contracts._events import (
     OrderReady,
     PizzaSize,
 )
+from pizza_common.web._order_access import TRACKING_TOKEN_HEADER, tracking_token_sha256
+
+
+def tracking_token_of(order_id: str) -> str:
+    """The tracking token of a sample event's order (:func:`order_placed` carries its digest)."""
+    return f"test-tracking-token-{order_id}"
+
+
+def tracking_header(order_id: str) -> dict[str, str]:
+    """The header that reads a sample event's order as its customer."""
+    return {TRACKING_TOKEN_HEADER: tracking_token_of(order_id)}
 
 
 def order_placed(order_id: str | None = None) -> OrderPlaced:
+    order_id = order_id or str(uuid.uuid4())
     return OrderPlaced(
-        order_id=order_id or str(uuid.uuid4()),
+        order_id=order_id,
         customer=Customer(name="Ada Lovelace", phone="+41 79 123 45 67", email="ada@example.org"),
         delivery_address=Address(
             street="Bahnhofstrasse 1", postal_code="8001", city="Zürich", instructions="3rd floor"
@@ -34,6 +46,7 @@ def order_placed(order_id: str | None = None) -> OrderPlaced:
         total=Decimal("49.00"),
         currency="CHF",
         payment_id="pay_" + uuid.uuid4().hex[:12],
+        tracking_token_sha256=tracking_token_sha256(tracking_token_of(order_id)),
     )
 
 

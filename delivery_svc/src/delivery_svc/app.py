@@ -28,7 +28,7 @@ from pizza_common.kafka import (
     registry_client,
 )
 from pizza_common.runtime import database_problem, exit_if_crashed, open_database, stop_tasks
-from pizza_common.web import service_app
+from pizza_common.web import TokenCheck, service_app
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +99,9 @@ class Runtime:
 
 
 def create_app(settings: DeliverySettings | None = None) -> Litestar:
-    runtime = Runtime(settings or DeliverySettings())
+    settings = settings or DeliverySettings()
+    runtime = Runtime(settings)
+    tokens = settings.tokens(realm="delivery_svc")
     return service_app(
         title="delivery_svc",
         description="Where each order is on its way to the door.",
@@ -107,4 +109,5 @@ def create_app(settings: DeliverySettings | None = None) -> Litestar:
         ready_checks={"consumer": runtime.consumer_ready, "database": runtime.database_ready},
         dependencies={"delivery": Provide(runtime.service, sync_to_thread=False)},
         lifespan=[runtime.lifespan],
+        token_check=TokenCheck(tokens) if tokens is not None else None,
     )

@@ -61,6 +61,8 @@ class TrackedOrder:
     driver: str | None = None
     due_at: datetime | None = None
     """When the driver arrives, while on the way."""
+    tracking_token_sha256: str | None = None
+    """The customer's tracking token as order.placed gave it (a digest); None until then."""
 
     def reached(self) -> dict[DeliveryStatus, datetime]:
         times = {
@@ -152,6 +154,7 @@ def on_placed(current: TrackedOrder | None, event: OrderPlaced) -> TrackedOrder:
         ),
         pizza_count=event.pizza_count,
         received_at=event.placed_at,
+        tracking_token_sha256=event.tracking_token_sha256,
     )
 
 

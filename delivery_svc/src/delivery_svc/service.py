@@ -126,7 +126,7 @@ class DeliveryService:
                 "notification sent",
                 order_id=order.order_id,
                 kind=message.kind.value,
-                phone=order.destination.phone if order.destination else None,
+                # The message, never the number it went to: logs carry no customer data.
                 de=message.de,
                 en=message.en,
             )
@@ -147,12 +147,9 @@ class DeliveryService:
     async def get(self, order_id: str) -> TrackedOrder | None:
         return await self._store.get(order_id)
 
-    async def tracking(self, order_id: str) -> tuple[TrackedOrder, list[SentNotification]] | None:
-        """The order and the notifications sent for it, if delivery knows it."""
-        order = await self._store.get(order_id)
-        if order is None:
-            return None
-        return order, await self._store.notifications_of(order_id)
+    async def notifications(self, order_id: str) -> list[SentNotification]:
+        """The notifications sent for the order, oldest first."""
+        return await self._store.notifications_of(order_id)
 
     async def find(self, status: DeliveryStatus | None, limit: int) -> list[TrackedOrder]:
         """Orders, newest change first, optionally only those with ``status``."""

@@ -165,6 +165,7 @@ def _columns(order: TrackedOrder) -> dict[str, Any]:
         "on_the_way_at": order.on_the_way_at,
         "delivered_at": order.delivered_at,
         "due_at": order.due_at,
+        "tracking_token_sha256": order.tracking_token_sha256,
     }
 
 
@@ -191,4 +192,5 @@ def _order(row: Row[Any]) -> TrackedOrder:
         delivered_at=row.delivered_at,
         driver=row.driver,
         due_at=row.due_at,
+        tracking_token_sha256=row.tracking_token_sha256,
     )

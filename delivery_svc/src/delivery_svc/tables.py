@@ -33,6 +33,9 @@ orders = Table(
     # W3C trace context of the last event applied: the fleet's later steps (driver
     # assigned, on the way, delivered) join the order's trace from it.
     Column("trace_context", Text),
+    # SHA-256 (hex) of the customer's tracking token, from order.placed: a customer's read
+    # is checked against it.
+    Column("tracking_token_sha256", String(64)),
 )
 
 processed_events = Table(

@@ -3,7 +3,8 @@
 The platform: ``up`` (infra, schemas, then every service, waiting until each answers),
 ``down``, ``ps``, ``logs``, ``stop``, ``start``, ``scale``, ``lag``. The infrastructure
 alone: ``infra up|down|status``, ``broker``, ``topics``, ``topics-apply``,
-``schemas-register``, ``schemas-check``. Scenarios: ``demo``, ``bench``, ``chaos``,
+``schemas-register``, ``schemas-check``. The Helm chart: ``chart-topics``,
+``chart-tools``. Scenarios: ``demo``, ``bench``, ``chaos``,
 ``order``.
 
 Every command is idempotent and prints what it did; problems the user must fix exit 1
@@ -21,10 +22,14 @@ from pathlib import Path
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka import registry_client
+from pizza_infra.admin.access import apply_access
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import check_all, register_all
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
-from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
+from pizza_infra.k8s import chart
+from pizza_infra.k8s import tools as k8s_tools
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios import bench, demos, sample_order
 from pizza_infra.scenarios.chaos import soak
 from pizza_infra.servers import stack
@@ -107,7 +112,7 @@ def scale(args: argparse.Namespace) -> int:
 
 
 def lag(args: argparse.Namespace) -> int:
-    rows = consumer_lag(InfraSettings().bootstrap_servers)
+    rows = consumer_lag(admin_config(InfraSettings()))
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
         return 0
@@ -173,6 +178,23 @@ def topics_apply(args: argparse.Namespace) -> int:
     settings = InfraSettings()
     for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
         print(change)
+    for change in apply_access(settings) or ["kafka users set, ACLs up to date"]:
+        print(change)
+    return 0
+
+
+def chart_topics(args: argparse.Namespace) -> int:
+    changed = chart.write_topics()
+    print(f"{chart.TOPICS_FILE.relative_to(REPO_ROOT)} {'written' if changed else 'unchanged'}")
+    return 0
+
+
+def chart_tools(args: argparse.Namespace) -> int:
+    validators = k8s_tools.build()
+    print(f"helm        {validators.helm}")
+    print(f"kubeconform {validators.kubeconform}")
+    for location in validators.schema_locations:
+        print(f"schemas     {location}")
     return 0
 
 
@@ -208,8 +230,21 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    try:
+        curve = tuple(int(level) for level in args.curve.split(",") if level.strip())
+    except ValueError as exc:
+        raise InfraError(f"--curve takes concurrencies like 1,4,16,64, not {args.curve}") from exc
+    if args.seconds <= 0 or args.step_seconds <= 0 or min((args.concurrency, *curve)) < 1:
+        raise InfraError("--seconds and --step-seconds must be positive, concurrencies >= 1")
     return bench.run(
-        bench.BenchOptions(args.orders, args.concurrency, args.kitchens, args.kafka_records)
+        bench.BenchOptions(
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            curve=curve,
+            step_seconds=args.step_seconds,
+            kitchens=args.kitchens,
+            kafka_records=args.kafka_records,
+        )
     )
 
 
@@ -273,7 +308,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("node", type=int, help="node id, 1 to KAFKA_NODES")
     sub.add_argument("--kill", action="store_true", help="SIGKILL instead of a clean stop")
     command("topics", topics, "list the platform's topics with partitions and end offsets")
-    command("topics-apply", topics_apply, "create or update the platform's topics")
+    command(
+        "topics-apply",
+        topics_apply,
+        "create or update the platform's topics, the services' Kafka users and ACLs",
+    )
     for name, handler, text in (
         ("schemas-register", schemas_register, "register the Avro schemas in schemas/"),
         (
@@ -285,12 +324,25 @@ def parser() -> argparse.ArgumentParser:
         sub = command(name, handler, text)
         sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
 
+    command(
+        "chart-topics",
+        chart_topics,
+        "write the Helm chart's topics.yaml from the topics of pizza_common.contracts",
+    )
+    command(
+        "chart-tools",
+        chart_tools,
+        "build Helm, kubeconform and the schemas the chart is checked against; print where",
+    )
+
     sub = command("demo", demo, demos.__doc__.splitlines()[0] if demos.__doc__ else "a demo")
     sub.add_argument("name", choices=list(demos.DEMOS))
     sub.add_argument("--timeout", type=float, default=240, help="seconds to wait per step")
     sub = command("bench", bench_command, "a bounded load on POST /orders; JSON + PNG in var/bench")
-    sub.add_argument("--orders", type=int, default=2000)
-    sub.add_argument("--concurrency", type=int, default=16)
+    sub.add_argument("--concurrency", type=int, default=32, help="of the sustained run")
+    sub.add_argument("--seconds", type=float, default=60, help="of the sustained run")
+    sub.add_argument("--curve", default="1,4,16,64", help="concurrencies of the short steps")
+    sub.add_argument("--step-seconds", type=float, default=10)
     sub.add_argument("--kitchens", type=int, default=3)
     sub.add_argument("--kafka-records", type=int, default=200_000)
     sub = command("chaos", chaos, "a bounded soak under random faults, then every invariant")

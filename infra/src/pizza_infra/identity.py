@@ -31,6 +31,9 @@ OPERATOR_CLIENT: Final = "pizza-admin"
 # The audience the realm's payments:* scopes put in a token (payment-svc, a bearer-only
 # client): what payment_svc requires.
 PAYMENT_AUDIENCE: Final = "payment-svc"
+# The services whose orders an operator reads with orders:read, and the audience each
+# requires (the scope puts both in a token): docs/security.md, "Customer data".
+ORDER_READERS: Final = {"order": "order-svc", "delivery": "delivery-svc"}
 ADMIN_USERNAME: Final = "admin"
 ADMIN_SECRET: Final = "keycloak-admin"  # noqa: S105 - the name of its file, not a secret
 
@@ -65,7 +68,8 @@ def realm_secrets_env(settings: InfraSettings) -> dict[str, str]:
 def identity_env(settings: InfraSettings, service: str, env_prefix: str) -> dict[str, str]:
     """A service's part in the realm, as its settings read it: payment checks tokens of the
     realm (``PAYMENT_AUTH_*``); every other service gets its own client id, secret and
-    token URL (``ORDER_OAUTH_*``, ...; unused by those that call no protected API yet).
+    token URL (``ORDER_OAUTH_*``, ...; unused by those that call no protected API yet),
+    and order and delivery check operators' orders:read tokens (``ORDER_AUTH_*``, ...).
     Nothing while Keycloak is off: tokens are then neither sent nor checked."""
     if not settings.keycloak_enabled:
         return {}
@@ -77,8 +81,12 @@ def identity_env(settings: InfraSettings, service: str, env_prefix: str) -> dict
     client = SERVICE_CLIENTS.get(service)
     if client is None:
         return {}
-    return {
+    env = {
         f"{env_prefix}OAUTH_CLIENT_ID": client,
         f"{env_prefix}OAUTH_CLIENT_SECRET": secret(settings, client),
         f"{env_prefix}OAUTH_TOKEN_URL": settings.token_url,
     }
+    if service in ORDER_READERS:
+        env[f"{env_prefix}AUTH_ISSUER"] = settings.issuer
+        env[f"{env_prefix}AUTH_AUDIENCE"] = ORDER_READERS[service]
+    return env

@@ -1,10 +1,13 @@
-"""The operator's credentials for payment_svc's protected routes (its admin API, its reads).
+"""The operator's credentials for the protected routes: payment_svc's (its admin API, its
+reads) and the orders' (any order at order_svc and delivery_svc, delivery's list).
 
-With Keycloak on, payment_svc takes only tokens of the realm, so the tooling (chaos faults,
-anything else that sets the simulation or reads a payment) asks for one as the
-``pizza-admin`` client: client credentials with the scope the route needs, reused until
-shortly before it expires. With Keycloak off, payment checks no tokens: its admin API
-takes the static ``PAYMENT_ADMIN_TOKEN`` and its reads are open.
+With Keycloak on, those services take only tokens of the realm, so the tooling (chaos
+faults, anything else that sets the simulation, reads a payment or lists orders) asks
+for one as the ``pizza-admin`` client: client credentials with the scope the route
+needs, reused until shortly before it expires. With Keycloak off, no token is checked:
+payment's admin API takes the static ``PAYMENT_ADMIN_TOKEN``, its reads and delivery's
+list are open, and one order is read only with its tracking token (what tooling that
+placed the order uses anyway).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pizza_infra.identity import OPERATOR_CLIENT, secret
 
 ADMIN_SCOPE: Final = "payments:admin"
 READ_SCOPE: Final = "payments:read"
+ORDERS_READ_SCOPE: Final = "orders:read"
 # payment_svc's documented local default for its admin API while tokens are off.
 LOCAL_ADMIN_TOKEN: Final = "pizza-admin"  # noqa: S105
 # A cached token this close to its expiry is replaced: a request must not carry one that
@@ -40,6 +44,13 @@ def payment_headers(settings: InfraSettings, scope: str = ADMIN_SCOPE) -> dict[s
         static = os.environ.get("PAYMENT_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN)
         return {"Authorization": f"Bearer {static}"}
     return {"Authorization": f"Bearer {access_token(settings, scope)}"}
+
+
+def orders_headers(settings: InfraSettings) -> dict[str, str]:
+    """The ``Authorization`` header that reads any order and delivery's list (orders:read)."""
+    if not settings.keycloak_enabled:
+        return {}
+    return {"Authorization": f"Bearer {access_token(settings, ORDERS_READ_SCOPE)}"}
 
 
 def access_token(settings: InfraSettings, scope: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pizza_common.contracts import KITCHEN_GROUP
+from pizza_common.contracts import KITCHEN_GROUP, KITCHEN_TRANSACTIONAL_ID_PREFIX
 from pizza_common.runtime import PORTS, SecondsRange, ServiceSettings
 
 CONSUMER_GROUP = KITCHEN_GROUP
@@ -38,4 +38,5 @@ class KitchenSettings(ServiceSettings):
     @property
     def transactional_id(self) -> str:
         # Unique per instance: a restarted instance fences its own earlier incarnation.
-        return f"{CONSUMER_GROUP}-tx-{self.instance_id}"
+        # The prefix is what kitchen's principal may use (pizza_common.contracts.ACLS).
+        return f"{KITCHEN_TRANSACTIONAL_ID_PREFIX}{self.instance_id}"

@@ -1,4 +1,7 @@
-"""order_svc's REST API: ``GET /menu``, ``POST /orders``, ``GET /orders/{order_id}``."""
+"""order_svc's REST API: ``GET /menu``, ``POST /orders``, ``GET /orders/{order_id}``.
+
+An order holds a customer's name, phone, email and address: it is read only with its
+tracking token (handed out with the 201) or an operator's ``orders:read`` token."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from order_svc.api_models import (
     OrderIn,
     OrderOut,
     PaymentOut,
+    PlacedOrderOut,
 )
 from order_svc.domain import LineRequest, Order, OrderView, PlaceOrder
 from order_svc.i18n import Language, field_message, field_path, pick_language, text
@@ -36,7 +40,13 @@ from pizza_common.contracts import (
     Customer,
     is_valid_idempotency_key,
 )
-from pizza_common.web import PROBLEM_JSON, empty_body_first, problem
+from pizza_common.web import (
+    PROBLEM_JSON,
+    TRACKING_TOKEN_HEADER,
+    empty_body_first,
+    order_read_grant,
+    problem,
+)
 
 
 class Problem(BaseModel):
@@ -47,6 +57,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     order_id: str | None = None
+    # With every answer about the customer's own order: an order answered 503 may still
+    # be accepted later (docs/saga.md), and its customer must be able to follow it.
+    tracking_token: str | None = None
     errors: list[dict[str, str]] | None = None
 
 
@@ -111,6 +124,13 @@ def invalid_order(request: Request[Any, Any, Any], exc: ValidationException) -> 
     summary="Place an order: validate, charge, publish order.placed",
     exception_handlers={ValidationException: empty_body_first(invalid_order)},
     responses={
+        201: ResponseSpec(
+            data_container=PlacedOrderOut,
+            description="Accepted and paid: the order, with the tracking token to read it "
+            f"with ({TRACKING_TOKEN_HEADER}); a replay with the same Idempotency-Key "
+            "answers the same token",
+            generate_examples=False,
+        ),
         402: _problem_spec("Payment declined (a decline is not an outage)"),
         409: _problem_spec(
             "Idempotency-Key reused for another order, or the same order still in progress "
@@ -161,6 +181,7 @@ async def place_order(
 
 async def _answer(placement: Placement, orders: OrderService, language: Language) -> Response[Any]:
     order = placement.order
+    tracking_token = orders.tracking_token(order)
     headers: dict[str, str] = {"Content-Language": language}
     if placement.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -168,7 +189,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
         case "accepted":
             # As GET /orders/{order_id} serves it, with its event as it is now.
             view = await orders.find(order.order_id)
-            body = order_out(view) if view else None
+            body = placed_order_out(view, tracking_token) if view else None
             headers["Location"] = f"/orders/{order.order_id}"
             return Response(body, status_code=201, headers=headers)
         case "declined":
@@ -180,6 +201,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 text("payment_declined", language, reason=reason_text),
                 headers=headers,
                 order_id=order.order_id,
+                tracking_token=tracking_token,
                 reason=reason,
             )
         case "unavailable":
@@ -190,6 +212,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 text("payment_unavailable", language),
                 headers={**headers, "Retry-After": str(retry_after)},
                 order_id=order.order_id,
+                tracking_token=tracking_token,
             )
         case "in_progress":
             # Another request with this key is placing the order right now: not an outage.
@@ -203,6 +226,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                     "Retry-After": str(placement.retry_after_s or RETRY_SOON_S),
                 },
                 order_id=order.order_id,
+                tracking_token=tracking_token,
             )
         case "cancelled":
             return problem(
@@ -211,6 +235,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 text("order_cancelled", language),
                 headers=headers,
                 order_id=order.order_id,
+                tracking_token=tracking_token,
             )
         case "refused":
             return problem(
@@ -219,6 +244,7 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
                 text("payment_rejected_request", language, detail=placement.detail or ""),
                 headers=headers,
                 order_id=order.order_id,
+                tracking_token=tracking_token,
                 errors=[
                     {
                         "field": "payment.card_number",
@@ -236,13 +262,39 @@ _REASONS = {"card_declined", "insufficient_funds", "amount_over_limit"}
     "/orders/{order_id:str}",
     tags=["orders"],
     summary="An order as order_svc knows it",
-    responses={404: _problem_spec("No such order")},
+    description=f"For the customer with the order's tracking token in {TRACKING_TOKEN_HEADER}, "
+    "or for an operator with a bearer token carrying orders:read (docs/security.md).",
+    responses={
+        200: ResponseSpec(
+            data_container=OrderOut,
+            description="The order, with the customer's contact and address",
+            generate_examples=False,
+        ),
+        401: _problem_spec(
+            "No tracking token and no bearer token, or a bearer token that "
+            "does not pass (WWW-Authenticate)"
+        ),
+        403: _problem_spec("A bearer token without the scope orders:read"),
+        404: _problem_spec("No such order, or not the order of this tracking token"),
+    },
 )
 async def get_order(
-    order_id: FromPath[str], orders: NamedDependency[OrderService]
+    request: Request[Any, Any, Any],
+    order_id: FromPath[str],
+    orders: NamedDependency[OrderService],
+    tracking_token: Annotated[
+        str | None,
+        HeaderParameter(
+            name=TRACKING_TOKEN_HEADER,
+            required=False,
+            description="The tracking token the order's 201 answer carried",
+        ),
+    ] = None,
 ) -> Response[Any]:
+    grant = await order_read_grant(request, tracking_token)
     view = await orders.find(order_id)
-    if view is None:
+    # A wrong tracking token gets the very answer an unknown order gets: ids cannot be probed.
+    if view is None or not grant.allows(view.order.tracking_token_sha256):
         return problem(404, "Not found", f"there is no order {order_id}")
     return Response(order_out(view))
 
@@ -262,6 +314,11 @@ def place_order_command(order: OrderIn, idempotency_key: str | None) -> PlaceOrd
         card_number=order.payment.card_number,
         idempotency_key=idempotency_key,
     )
+
+
+def placed_order_out(view: OrderView, tracking_token: str | None) -> PlacedOrderOut:
+    """The 201 answer: the order as read later, and the token to read it with."""
+    return PlacedOrderOut(**order_out(view).model_dump(), tracking_token=tracking_token)
 
 
 def order_out(view: OrderView) -> OrderOut:

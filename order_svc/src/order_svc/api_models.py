@@ -118,6 +118,16 @@ class OrderOut(BaseModel):
     updated_at: datetime
 
 
+class PlacedOrderOut(OrderOut):
+    """The answer to ``POST /orders`` (201): the order, and how to read it again."""
+
+    tracking_token: str | None = Field(
+        description="Send it as X-Tracking-Token to read this order at order_svc and "
+        "delivery_svc; keep it: it is the customer's only way in. Null only when it "
+        "cannot be derived any more (a replay after the service's secret changed)."
+    )
+
+
 class MenuPizzaOut(BaseModel):
     pizza_id: str
     name: str

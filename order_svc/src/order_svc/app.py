@@ -27,6 +27,7 @@ from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
 from order_svc.store import OrderStore
 from order_svc.tokens import ClientCredentials, client_credentials
+from order_svc.tracking import TrackingTokens
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
     AsyncProducer,
@@ -36,7 +37,7 @@ from pizza_common.kafka import (
     registry_client,
 )
 from pizza_common.runtime import database_problem, open_database
-from pizza_common.web import service_app
+from pizza_common.web import TokenCheck, service_app
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = "order_svc:migrations"
@@ -100,6 +101,7 @@ class Runtime:
             service = OrderService(
                 store,
                 payments,
+                TrackingTokens(settings.tracking_key()),
                 currency=settings.currency,
                 budget_s=settings.payment_deadline_s,
                 reserve_s=settings.payment_answer_reserve_s,
@@ -159,6 +161,7 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
     """The app; nothing connects until it starts."""
     settings = settings or OrderSettings()
     runtime = Runtime(settings)
+    tokens = settings.tokens(realm="order_svc")
     admission = Admission(
         limit=settings.admission_limit,
         budget_s=settings.payment_deadline_s,
@@ -181,4 +184,5 @@ def create_app(settings: OrderSettings | None = None) -> Litestar:
         },
         lifespan=[runtime.lifespan],
         request_max_body_size=settings.max_body_bytes,
+        token_check=TokenCheck(tokens) if tokens is not None else None,
     )

@@ -157,6 +157,9 @@ class Order:
     payment_outcome: PaymentOutcome | None = None
     payment_reason: str | None = None
     version: int = 0  # one more with each change of status
+    # SHA-256 of the customer's tracking token (order_svc.tracking); never the token.
+    # None only for orders placed before tracking tokens existed.
+    tracking_token_sha256: str | None = None
 
     @classmethod
     def place(
@@ -166,6 +169,7 @@ class Order:
         order_id: str,
         currency: str,
         now: datetime,
+        tracking_token_sha256: str | None = None,
         menu: dict[str, Pizza] = MENU,
     ) -> Order:
         """A new order, priced from the menu, waiting for its payment."""
@@ -180,6 +184,7 @@ class Order:
             request_fingerprint=command.fingerprint(),
             created_at=now,
             updated_at=now,
+            tracking_token_sha256=tracking_token_sha256,
         )
 
     @property
@@ -216,6 +221,7 @@ class Order:
             currency=self.currency,
             payment_id=payment_id,
             placed_at=now,
+            tracking_token_sha256=self.tracking_token_sha256,
         )
         return accepted, event
 

@@ -46,6 +46,7 @@ from order_svc.payment_client import (
     PaymentUnavailable,
 )
 from order_svc.store import KeyTaken, OrderStore, StoreError
+from order_svc.tracking import TrackingTokens
 from pizza_common.contracts import OrderPlaced, utc_now
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,7 @@ class OrderService:
         self,
         store: OrderStore,
         payments: PaymentClient,
+        tracking: TrackingTokens,
         *,
         currency: str,
         budget_s: float,
@@ -87,6 +89,7 @@ class OrderService:
     ) -> None:
         self._store = store
         self._payments = payments
+        self._tracking = tracking
         self._currency = currency
         self._budget = budget_s
         self._reserve = reserve_s
@@ -97,12 +100,21 @@ class OrderService:
     async def find(self, order_id: str) -> OrderView | None:
         return await self._store.view(order_id)
 
+    def tracking_token(self, order: Order) -> str | None:
+        """The customer's tracking token of ``order``, the same on every replay."""
+        return self._tracking.handed_out(order.order_id, order.tracking_token_sha256)
+
     # Placing an order.
 
     async def place(self, command: PlaceOrder) -> Placement:
         deadline = request_deadline() or asyncio.get_running_loop().time() + self._budget
+        order_id = str(uuid.uuid4())
         order = Order.place(
-            command, order_id=str(uuid.uuid4()), currency=self._currency, now=self._now()
+            command,
+            order_id=order_id,
+            currency=self._currency,
+            now=self._now(),
+            tracking_token_sha256=self._tracking.sha256_for(order_id),
         )
         placing = [order]  # the order this request works on (an earlier one on a retry)
         try:

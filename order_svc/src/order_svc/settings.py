@@ -5,17 +5,25 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from pizza_common.runtime import PORTS, ServiceSettings
+from pizza_common.runtime import PORTS, ServiceSettings, local_secret
+from pizza_common.web import TokenCheckSettings
 
 # The largest request body taken by default (an order is a few hundred bytes).
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
-class OrderSettings(ServiceSettings):
+class OrderSettings(ServiceSettings, TokenCheckSettings):
     model_config = SettingsConfigDict(env_prefix="ORDER_", extra="ignore")
 
     service_name: str = "order_svc"
     port: int = PORTS.order
+
+    # Reading an order takes its tracking token, or a bearer token with orders:read of
+    # auth_issuer once that is set (ORDER_AUTH_*; docs/security.md, "Customer data").
+    auth_audience: str = "order-svc"  # the realm's name for order_svc
+    # The key the tracking tokens are derived with (order_svc.tracking). Unset: one
+    # generated into var/secrets/order-tracking.secret on first start and kept there.
+    tracking_secret: SecretStr | None = None
 
     payment_url: str = f"http://127.0.0.1:{PORTS.payment}"
     # One attempt may take this long before it counts as a timeout and is retried ...
@@ -66,3 +74,8 @@ class OrderSettings(ServiceSettings):
     relay_enabled: bool = True  # false pauses publishing (events wait in the outbox)
     relay_batch: int = 200
     relay_delivery_timeout_ms: int = 30_000
+
+    def tracking_key(self) -> str:
+        if self.tracking_secret is not None and self.tracking_secret.get_secret_value():
+            return self.tracking_secret.get_secret_value()
+        return local_secret("order-tracking")

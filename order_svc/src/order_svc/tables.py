@@ -40,6 +40,8 @@ orders = Table(
     # Bumped by every change of status: a change applies only to the version it was
     # decided on, so a request and the recovery worker never both settle one order.
     Column("version", Integer, nullable=False, server_default="0"),
+    # SHA-256 (hex) of the customer's tracking token; the token itself is never stored.
+    Column("tracking_token_sha256", String(64), nullable=True),
     Index("ix_orders_status_updated_at", "status", "updated_at"),
 )
 

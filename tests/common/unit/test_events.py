@@ -87,3 +87,31 @@ def test_avro_json_keeps_every_field_exactly() -> None:
     ready = order_ready(placed)
     assert from_avro_json(OrderPlaced, to_avro_json(placed)) == placed
     assert from_avro_json(OrderReady, to_avro_json(ready)) == ready
+
+
+def test_order_placed_without_a_tracking_digest_is_read_by_the_new_schema() -> None:
+    # An event written before tracking_token_sha256 existed (the schema without it) reads
+    # as None: the field keeps the schema backward compatible with every earlier version.
+    current = json.loads(load_schema_text(OrderPlaced.TOPIC))
+    earlier = {
+        **current,
+        "fields": [f for f in current["fields"] if f["name"] != "tracking_token_sha256"],
+    }
+    event = replace(order_placed(), tracking_token_sha256=None)
+    record = {k: v for k, v in event.to_record().items() if k != "tracking_token_sha256"}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(earlier), record)
+    buffer.seek(0)
+    decoded = fastavro.schemaless_reader(
+        buffer, fastavro.parse_schema(earlier), fastavro.parse_schema(current)
+    )
+    assert isinstance(decoded, dict)
+    assert OrderPlaced.from_record(decoded) == event
+
+
+def test_order_placed_carries_the_tracking_digest_never_a_token() -> None:
+    event = order_placed()
+    assert event.tracking_token_sha256 is not None
+    assert len(event.tracking_token_sha256) == 64
+    decoded = OrderPlaced.from_record(_avro_round_trip(event.TOPIC, event.to_record()))
+    assert decoded.tracking_token_sha256 == event.tracking_token_sha256

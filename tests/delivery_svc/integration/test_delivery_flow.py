@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pizza_common.contracts import ORDER_READY, dead_letter_topic
+from pizza_common.contracts import ORDER_READY, OrderPlaced, dead_letter_topic
 from pizza_common.kafka import KafkaSettings
-from pizza_common.testing import order_placed, order_ready
+from pizza_common.testing import order_placed, order_ready, tracking_header
+from tests.delivery_svc.conftest import DELIVERY_AUDIENCE, operator_headers
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,
@@ -18,13 +19,17 @@ from tests.kitchen_svc.helpers import (
     ready_records,
     wait_until,
 )
+from tests.oauth_server import running_issuer
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
 
 def _tracking(delivery: ServiceProcess, order_id: str) -> dict[str, Any]:
-    response = httpx.get(f"{delivery.url}/orders/{order_id}", timeout=5)
+    """The order as its customer reads it (with the token of the sample event)."""
+    response = httpx.get(
+        f"{delivery.url}/orders/{order_id}", headers=tracking_header(order_id), timeout=5
+    )
     body: dict[str, Any] = response.json()
     return body if response.status_code == 200 else {}
 
@@ -62,13 +67,25 @@ def test_duplicates_and_ready_before_placed_give_one_delivery_and_one_notificati
 ) -> None:
     placed = order_placed()
     ready = order_ready(placed)
-    delivery = run.delivery()
-
-    feed.ready([ready, ready])  # ready first, twice
-    wait_until(lambda: _tracking(delivery, placed.order_id).get("status") == "ready", 60, "ready")
-    with httpx.stream("GET", f"{delivery.url}/orders/{placed.order_id}/events", timeout=60) as sse:
-        feed.place([placed, placed, order_placed(placed.order_id)])
-        statuses = [line for line in sse.iter_lines() if line.startswith("data:")]
+    # Until order.placed arrives, delivery has no tracking digest for the order: only an
+    # operator can follow it from ready on.
+    with running_issuer() as idp:
+        delivery = run.delivery(
+            DELIVERY_AUTH_ISSUER=idp.issuer.url, DELIVERY_AUTH_AUDIENCE=DELIVERY_AUDIENCE
+        )
+        operator = operator_headers(idp)
+        feed.ready([ready, ready])  # ready first, twice
+        wait_until(
+            lambda: (
+                httpx.get(f"{delivery.url}/orders/{placed.order_id}", headers=operator, timeout=5)
+                .json()
+                .get("status")
+                == "ready"
+            ),
+            60,
+            "ready",
+        )
+        statuses = _follow(delivery, placed, operator, feed)
     assert [s.split('"status":"')[1].split('"')[0] for s in statuses] == [
         "ready",
         "driver_assigned",
@@ -82,7 +99,7 @@ def test_duplicates_and_ready_before_placed_give_one_delivery_and_one_notificati
     assert len(tracking["timeline"]) == 5
     feed.ready([order_ready(placed)])  # a late duplicate with a new event id
     feed.place([placed])
-    delivered = [o["order_id"] for o in _list(delivery, "delivered")]
+    delivered = [o["order_id"] for o in _list(delivery, "delivered", operator)]
     assert delivered.count(placed.order_id) == 1
     notified = [
         r
@@ -92,8 +109,22 @@ def test_duplicates_and_ready_before_placed_give_one_delivery_and_one_notificati
     assert [r["kind"] for r in notified] == ["on_the_way", "delivered"]
 
 
-def _list(delivery: ServiceProcess, status: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{delivery.url}/orders", params={"status": status, "limit": 1000})
+def _follow(
+    delivery: ServiceProcess, placed: OrderPlaced, headers: dict[str, str], feed: OrderFeed
+) -> list[str]:
+    """The status events of ``placed`` while it is placed (three times)."""
+    url = f"{delivery.url}/orders/{placed.order_id}/events"
+    with httpx.stream("GET", url, headers=headers, timeout=60) as sse:
+        feed.place([placed, placed, order_placed(placed.order_id)])
+        return [line for line in sse.iter_lines() if line.startswith("data:")]
+
+
+def _list(
+    delivery: ServiceProcess, status: str, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{delivery.url}/orders", params={"status": status, "limit": 1000}, headers=headers
+    )
     assert response.status_code == 200
     orders: list[dict[str, Any]] = response.json()["orders"]
     return orders
@@ -123,11 +154,12 @@ def test_a_poison_order_ready_is_dead_lettered_and_delivery_goes_on(
 
 def test_unknown_order_and_invalid_query_parameters_are_problems(run: Processes) -> None:
     delivery = run.delivery()
-    missing = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}")
+    unknown = order_placed().order_id
+    missing = httpx.get(f"{delivery.url}/orders/{unknown}", headers=tracking_header(unknown))
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "no order" in missing.json()["detail"]
-    events = httpx.get(f"{delivery.url}/orders/{order_placed().order_id}/events")
+    events = httpx.get(f"{delivery.url}/orders/{unknown}/events", headers=tracking_header(unknown))
     assert events.status_code == 404
     invalid = httpx.get(f"{delivery.url}/orders", params={"status": "lost"})
     assert invalid.status_code == 400

@@ -79,9 +79,10 @@ async def test_events_apply_once_and_an_order_walks_to_the_door(store: DeliveryS
     assert await service.move_fleet()  # delivered
     assert not await service.move_fleet()
 
-    found = await service.tracking(placed.order_id)
-    assert found is not None
-    order, sent = found
+    order = await service.get(placed.order_id)
+    assert order is not None
+    assert order.tracking_token_sha256 == placed.tracking_token_sha256
+    sent = await service.notifications(placed.order_id)
     assert [step for step, _ in order.timeline()] == list(DeliveryStatus)
     assert order.driver == "driver-1"
     assert [(n.kind, n.sent_at) for n in sent] == [
@@ -92,7 +93,7 @@ async def test_events_apply_once_and_an_order_walks_to_the_door(store: DeliveryS
         placed.order_id
     ]
     assert await service.find(DeliveryStatus.READY, 10) == []
-    assert await service.tracking("unknown") is None
+    assert await service.get("unknown") is None
 
 
 async def test_an_event_delivery_cannot_apply_is_rejected_and_changes_nothing(

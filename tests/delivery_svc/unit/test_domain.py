@@ -127,3 +127,13 @@ def test_the_customer_is_told_when_the_food_leaves_and_arrives() -> None:
         DeliveryStatus.DRIVER_ASSIGNED,
     ):
         assert message_for(silent) is None
+
+
+def test_order_placed_brings_the_tracking_digest_even_after_order_ready() -> None:
+    placed = order_placed()
+    ready_first = on_ready(None, order_ready(placed))
+    assert ready_first.tracking_token_sha256 is None  # nobody but operators reads it yet
+    tracked = on_placed(ready_first, placed)
+    assert tracked.tracking_token_sha256 == placed.tracking_token_sha256
+    # A duplicate order.placed changes nothing, its digest included.
+    assert on_placed(tracked, replace(placed, tracking_token_sha256="0" * 64)) == tracked

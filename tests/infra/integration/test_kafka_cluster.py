@@ -1,9 +1,9 @@
 """A 3-node KRaft cluster on this machine loses nothing when one broker dies.
 
 The cluster runs on ports of its own (the test ports plus 500) with a fresh data folder.
-Records are written with acks=all, plainly and in a transaction (as kitchen does), before,
-while and after node 2 is down; every one is consumed by a group, and the log holds each
-exactly once.
+Records are written with acks=all, plainly (as order_svc, with its own SCRAM principal)
+and in a transaction (as kitchen does), before, while and after node 2 is down; every one
+is consumed by a group, and the log holds each exactly once.
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
+from pizza_common.kafka import connection_config
+from pizza_infra.admin.access import apply_access
 from pizza_infra.admin.topics import apply_topics, describe_topics, load_topics
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import admin_config, service_settings
 from pizza_infra.servers.kafka import kafka_node, start_broker, start_kafka, stop_broker, stop_kafka
 
 pytestmark = pytest.mark.integration
@@ -44,6 +48,7 @@ def cluster() -> Iterator[InfraSettings]:
     try:
         start_kafka(settings)
         apply_topics(settings, load_topics(settings))
+        apply_access(settings)
         yield settings
     finally:
         stop_kafka(settings)
@@ -66,9 +71,9 @@ def _in_sync(settings: InfraSettings) -> int:
 class Writer:
     """Produces keyed records with acks=all and remembers which were acknowledged."""
 
-    def __init__(self, settings: InfraSettings, transactional: bool = False) -> None:
-        config: dict[str, str | int | bool] = {
-            "bootstrap.servers": settings.bootstrap_servers,
+    def __init__(self, client: dict[str, Any], transactional: bool = False) -> None:
+        config: dict[str, Any] = {
+            **client,
             "acks": "all",
             "enable.idempotence": True,
             "message.timeout.ms": 120_000,
@@ -112,12 +117,14 @@ class Reader:
 
     def __init__(self, settings: InfraSettings) -> None:
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": "cluster-test",
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-            }
+            admin_config(
+                settings,
+                **{
+                    "group.id": "cluster-test",
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                },
+            )
         )
         self.consumer.subscribe([TOPIC])
         self.seen: set[str] = set()
@@ -136,7 +143,8 @@ def test_one_broker_down_loses_nothing(cluster: InfraSettings) -> None:
     [state] = describe_topics(cluster, [TOPIC])
     assert (state.replication_factor, state.in_sync) == (3, 3)
 
-    plain, transactional = Writer(cluster), Writer(cluster, transactional=True)
+    order = connection_config(service_settings(cluster, "order"))
+    plain, transactional = Writer(order), Writer(admin_config(cluster), transactional=True)
     reader = Reader(cluster)
     written = plain.write("before") | transactional.write_transaction("before-tx")
     reader.read_until(written)
@@ -165,13 +173,15 @@ def test_one_broker_down_loses_nothing(cluster: InfraSettings) -> None:
 
 def _count_records(settings: InfraSettings) -> int:
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "cluster-test-count",
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
+        admin_config(
+            settings,
+            **{
+                "group.id": "cluster-test-count",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            },
+        )
     )
     consumer.subscribe([TOPIC])
     partitions_at_end: set[int] = set()

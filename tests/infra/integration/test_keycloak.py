@@ -31,7 +31,10 @@ EXPECTED = {
     "kitchen-svc": (set(), NO_AUDIENCE),
     "delivery-svc": (set(), NO_AUDIENCE),
     "lag-exporter": (set(), NO_AUDIENCE),
-    "pizza-admin": ({"orders:read", "payments:read"}, {"order-svc", "payment-svc"}),
+    "pizza-admin": (
+        {"orders:read", "payments:read"},
+        {"order-svc", "delivery-svc", "payment-svc"},
+    ),
 }
 
 

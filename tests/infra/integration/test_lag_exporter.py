@@ -31,7 +31,7 @@ Key = tuple[str, str, int]
 @pytest.fixture
 def exporter(infra: InfraSettings, tmp_path: Path) -> Iterator[ServiceProcess]:
     port = free_port()
-    env = {**infra_env(infra), "LAG_EXPORTER_PORT": str(port)}
+    env = {**infra_env(infra, "monitor"), "LAG_EXPORTER_PORT": str(port)}
     process = ServiceProcess("pizza_infra.lag_exporter", port, env, tmp_path / "exporter.log")
     process.start()
     try:

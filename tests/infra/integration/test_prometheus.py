@@ -69,7 +69,12 @@ def scraped(
         ServiceProcess(
             "pizza_infra.lag_exporter",
             platform.monitor_port,
-            {**env, "LAG_EXPORTER_PORT": str(platform.monitor_port)},
+            {
+                **env,
+                **infra_env(infra, "monitor"),
+                "LAG_EXPORTER_PORT": str(platform.monitor_port),
+                "PIZZA_VAR_DIR": str(tmp_path),
+            },
             tmp_path / "exporter.log",
         ).start(),
     ]

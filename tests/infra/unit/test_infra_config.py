@@ -15,6 +15,7 @@ from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_lette
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.identity import CLIENTS, placeholder, secret_file
+from pizza_infra.kafka_access import SERVICE_PRINCIPALS, java_client_properties
 from pizza_infra.servers.java import find_java
 from pizza_infra.servers.java_server import Started, start_servers
 from pizza_infra.servers.kafka import kafka_nodes, kafka_servers, server_properties
@@ -75,18 +76,20 @@ def _properties(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if line)
 
 
-def test_broker_listens_on_loopback_only() -> None:
-    settings = InfraSettings(kafka_port=1234)
+def test_broker_listens_on_loopback_only(tmp_path: Path) -> None:
+    settings = InfraSettings(kafka_port=1234, var_dir=tmp_path)
     [node] = kafka_nodes(settings)
     props = _properties(server_properties(settings, node))
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1234,CONTROLLER://127.0.0.1:9093"
+    assert props["listeners"] == "BROKER://127.0.0.1:1234,CONTROLLER://127.0.0.1:9093"
     assert props["auto.create.topics.enable"] == "false"
     assert props["offsets.topic.replication.factor"] == "1"
     assert node.process.pid_file.name == "kafka.pid"  # the single node keeps its old names
 
 
-def test_three_nodes_form_one_quorum_with_their_own_ports_and_files() -> None:
-    settings = InfraSettings(kafka_nodes=3, kafka_port=1000, kafka_controller_port=1001)
+def test_three_nodes_form_one_quorum_with_their_own_ports_and_files(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        kafka_nodes=3, kafka_port=1000, kafka_controller_port=1001, var_dir=tmp_path
+    )
     nodes = kafka_nodes(settings)
     assert [(n.broker_port, n.controller_port) for n in nodes] == [
         (1000, 1001),
@@ -101,7 +104,7 @@ def test_three_nodes_form_one_quorum_with_their_own_ports_and_files() -> None:
     assert props["controller.quorum.voters"] == (
         "1@127.0.0.1:1001,2@127.0.0.1:1003,3@127.0.0.1:1005"
     )
-    assert props["listeners"] == "PLAINTEXT://127.0.0.1:1002,CONTROLLER://127.0.0.1:1003"
+    assert props["listeners"] == "BROKER://127.0.0.1:1002,CONTROLLER://127.0.0.1:1003"
     for key in (
         "default.replication.factor",
         "offsets.topic.replication.factor",
@@ -111,6 +114,44 @@ def test_three_nodes_form_one_quorum_with_their_own_ports_and_files() -> None:
         assert props[key] == "3", key
     for key in ("min.insync.replicas", "transaction.state.log.min.isr"):
         assert props[key] == "2", key
+
+
+def test_broker_requires_sasl_and_denies_what_no_acl_allows(tmp_path: Path) -> None:
+    settings = InfraSettings(var_dir=tmp_path)
+    [node] = kafka_nodes(settings)
+    props = _properties(server_properties(settings, node))
+    assert props["listener.security.protocol.map"] == (
+        "BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    )
+    assert props["listener.name.broker.sasl.enabled.mechanisms"] == "SCRAM-SHA-512,PLAIN"
+    # SCRAM cannot authenticate the nodes to the controllers: they hold its credentials.
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:broker;User:admin"
+    # PLAIN knows only the super users; the services' passwords are never in the file.
+    admin = (tmp_path / "secrets" / "kafka-admin.secret").read_text()
+    assert f'user_admin="{admin}"' in props["listener.name.broker.plain.sasl.jaas.config"]
+    assert "user_admin" not in props["listener.name.controller.plain.sasl.jaas.config"]
+    assert not (tmp_path / "secrets" / "kafka-order-svc.secret").exists()
+
+
+def test_each_service_gets_its_own_kafka_principal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    settings = InfraSettings(var_dir=tmp_path)
+    ini = circus_ini(PlatformSettings(), settings)
+
+    def env(service: str) -> str:
+        return ini.split(f"[env:{service}]")[1].split("\n[")[0]
+
+    for service, principal in SERVICE_PRINCIPALS.items():
+        secret = (tmp_path / "secrets" / f"kafka-{principal}.secret").read_text()
+        assert f"KAFKA_SASL_USERNAME = {principal}" in env(service)
+        assert f"KAFKA_SASL_PASSWORD = {secret}" in env(service)
+    assert "KAFKA_SASL" not in env("payment")  # payment speaks HTTP only
 
 
 def test_order_svc_is_pointed_at_the_payment_port_in_use(
@@ -271,6 +312,10 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
         "ORDER_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "PAYMENT_AUTH_AUDIENCE",
+        "ORDER_AUTH_ISSUER",
+        "ORDER_AUTH_AUDIENCE",
+        "DELIVERY_AUTH_ISSUER",
+        "DELIVERY_AUTH_AUDIENCE",
     ):
         monkeypatch.delenv(name, raising=False)
     settings = InfraSettings(var_dir=tmp_path, keycloak_port=1180, keycloak_enabled=True)
@@ -287,18 +332,33 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     assert "OAUTH" not in payment_env  # a resource, no client
     assert "PAYMENT_AUTH_ISSUER = http://127.0.0.1:1180/realms/pizza" in payment_env
     assert "PAYMENT_AUTH_AUDIENCE = payment-svc" in payment_env
+    # Order and delivery check the operator's orders:read tokens, each as its own audience.
+    issuer = "http://127.0.0.1:1180/realms/pizza"
+    assert f"ORDER_AUTH_ISSUER = {issuer}" in order_env
+    assert "ORDER_AUTH_AUDIENCE = order-svc" in order_env
+    delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
+    assert f"DELIVERY_AUTH_ISSUER = {issuer}" in delivery_env
+    assert "DELIVERY_AUTH_AUDIENCE = delivery-svc" in delivery_env
 
 
 def test_without_keycloak_no_service_sends_or_checks_tokens(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("ORDER_OAUTH_TOKEN_URL", "PAYMENT_AUTH_ISSUER"):
+    for name in (
+        "ORDER_OAUTH_TOKEN_URL",
+        "PAYMENT_AUTH_ISSUER",
+        "ORDER_AUTH_ISSUER",
+        "DELIVERY_AUTH_ISSUER",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = InfraSettings(var_dir=tmp_path, keycloak_enabled=False)
     ini = circus_ini(PlatformSettings(), settings)
     assert "OAUTH" not in ini
     assert "AUTH_ISSUER" not in ini
-    assert not (tmp_path / "secrets").exists()  # no secret made either
+    # No client secret made either (Kafka's passwords are, Kafka always authenticates).
+    made = {path.name for path in (tmp_path / "secrets").iterdir()}
+    assert made
+    assert all(name.startswith("kafka-") for name in made)
 
 
 def test_up_says_where_the_console_is_and_where_its_password_is(tmp_path: Path) -> None:
@@ -320,3 +380,25 @@ def test_a_disabled_keycloak_is_not_listed(tmp_path: Path) -> None:
     listed = [s.name for s in statuses(InfraSettings(var_dir=tmp_path, keycloak_enabled=False))]
     assert "keycloak" not in listed
     assert "keycloak" in [s.name for s in statuses(InfraSettings(var_dir=tmp_path))]
+
+
+def test_kafkas_own_tools_get_the_admins_credentials_in_a_private_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KAFKA_SASL_USERNAME", raising=False)
+    path = java_client_properties(InfraSettings(var_dir=tmp_path, kafka_bootstrap_servers=None))
+    props = _properties(path.read_text())
+    admin = (tmp_path / "secrets" / "kafka-admin.secret").read_text()
+    assert props["security.protocol"] == "SASL_PLAINTEXT"
+    assert props["sasl.mechanism"] == "PLAIN"
+    assert props["sasl.jaas.config"] == (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="admin" password="{admin}";'
+    )
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_zipkin_collects_no_spans_from_kafka(tmp_path: Path) -> None:
+    # An inherited KAFKA_BOOTSTRAP_SERVERS would start Zipkin's Kafka collector, which
+    # cannot authenticate: Zipkin would then never report healthy.
+    assert zipkin_server(InfraSettings(var_dir=tmp_path)).env["KAFKA_BOOTSTRAP_SERVERS"] == ""

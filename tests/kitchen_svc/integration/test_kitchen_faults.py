@@ -18,7 +18,7 @@ from confluent_kafka import Message
 
 from pizza_common.contracts import ORDER_PLACED, dead_letter_topic, load_schema_text
 from pizza_common.kafka import DecodeFailure, KafkaSettings
-from pizza_common.testing import order_placed
+from pizza_common.testing import order_placed, tracking_header
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers.kafka import start_kafka, stop_kafka
 from pizza_infra.supervisor.platform import _not_ready
@@ -146,7 +146,11 @@ def test_after_a_broker_restart_the_kitchen_is_not_ready_then_cooks_again(
     assert ready_counts(ready_records(kafka_settings, {order.order_id}))[order.order_id] == 1
 
     def delivered() -> bool:
-        answer = httpx.get(f"{delivery.url}/orders/{order.order_id}", timeout=5)
+        answer = httpx.get(
+            f"{delivery.url}/orders/{order.order_id}",
+            headers=tracking_header(order.order_id),
+            timeout=5,
+        )
         return answer.status_code == 200 and answer.json()["status"] == "delivered"
 
     wait_until(delivered, 90, "delivery to deliver the order placed after the restart")

@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from pizza_common.contracts import ORDER_PLACED, OrderReady, dead_letter_topic
 from pizza_common.kafka import KafkaSettings, consumer_config
-from pizza_common.testing import order_placed
+from pizza_common.testing import order_placed, tracking_header
 from tests.kafka_helpers import consume_until, with_key
 from tests.kitchen_svc.helpers import (
     OrderFeed,
@@ -82,7 +82,12 @@ def test_a_kitchen_killed_mid_cook_loses_nothing(
     assert ticket["instance"] == ready.kitchen_instance
     wait_until(
         lambda: (
-            httpx.get(f"{delivery.url}/orders/{order.order_id}").json().get("status") == "delivered"
+            httpx.get(
+                f"{delivery.url}/orders/{order.order_id}", headers=tracking_header(order.order_id)
+            )
+            .json()
+            .get("status")
+            == "delivered"
         ),
         60,
         "the order to be delivered",

@@ -160,7 +160,9 @@ def test_a_bad_idempotency_key_is_400(order: ServiceProcess) -> None:
 
 
 def test_unknown_order_is_404(order: ServiceProcess) -> None:
-    answer = httpx.get(f"{order.url}/orders/no-such-order", timeout=10)
+    answer = httpx.get(
+        f"{order.url}/orders/no-such-order", headers={"X-Tracking-Token": "any"}, timeout=10
+    )
     assert answer.status_code == 404
     assert "no-such-order" in problem_of(answer)["detail"]
 

@@ -23,7 +23,7 @@ from pizza_infra.config import InfraSettings
 from pizza_infra.servers import stack
 from tests.kafka_helpers import consume_until, read_all, with_key
 from tests.kitchen_svc.helpers import wait_until
-from tests.order_svc.conftest import Payment, example_order, order_process
+from tests.order_svc.conftest import Payment, example_order, order_process, read_order
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,12 @@ def test_approved_order_is_accepted_and_published_once(
         ("funghi", "SMALL", 1),
     ]
 
-    state = httpx.get(f"{order.url}/orders/{order_id}", timeout=5).json()
+    assert body["tracking_token"]
+    state = httpx.get(
+        f"{order.url}/orders/{order_id}",
+        headers={"X-Tracking-Token": body["tracking_token"]},
+        timeout=5,
+    ).json()
     assert state["event"]["published"] is True
     assert state["event"]["event_id"] == event.event_id
 
@@ -94,7 +99,11 @@ def test_decline_is_402_and_nothing_is_published(
     problem = answer.json()
     assert problem["reason"] == "card_declined"
     assert "abgelehnt" in problem["detail"]
-    state = httpx.get(f"{order.url}/orders/{problem['order_id']}", timeout=5).json()
+    state = httpx.get(
+        f"{order.url}/orders/{problem['order_id']}",
+        headers={"X-Tracking-Token": problem["tracking_token"]},
+        timeout=5,
+    ).json()
     assert state["status"] == "payment_declined"
     assert state["event"] is None
     assert events_for(kafka_settings, problem["order_id"], wait=False) == []
@@ -167,6 +176,8 @@ def test_a_retry_with_the_same_key_is_the_same_order_charged_once(
     assert first.status_code == second.status_code == 201
     assert first.json()["order_id"] == second.json()["order_id"]
     assert second.headers["Idempotent-Replayed"] == "true"
+    # The replay hands out the very token the first answer did (were that answer lost).
+    assert second.json()["tracking_token"] == first.json()["tracking_token"]
     assert payment.charges()[first.json()["order_id"]] == 1
 
     other = example_order(items=[{"pizza_id": "salame", "size": "SMALL", "quantity": 1}])
@@ -242,6 +253,7 @@ def test_a_payment_outage_answer_can_be_retried_with_the_same_key(
         retried = post_order(order, key=key)
     assert retried.status_code == 201, retried.text
     assert retried.json()["order_id"] == failed.json()["order_id"]
+    assert retried.json()["tracking_token"] == failed.json()["tracking_token"]
     assert payment.charges()[failed.json()["order_id"]] == 1
 
 
@@ -253,7 +265,7 @@ def test_kafka_down_orders_are_accepted_and_published_after_restart(
         answers = [post_order(order) for _ in range(3)]
         assert [a.status_code for a in answers] == [201, 201, 201]
         ids = [a.json()["order_id"] for a in answers]
-        pending = httpx.get(f"{order.url}/orders/{ids[0]}", timeout=5).json()
+        pending = read_order(order, ids[0]).json()
         assert pending["event"]["published"] is False
     finally:
         stack.up(infra)
@@ -273,7 +285,7 @@ def test_killed_after_commit_the_event_is_published_on_restart(
     restarted = order_process(infra, payment, tmp_path).start()
     try:
         assert len(events_for(kafka_settings, order_id)) == 1
-        state = httpx.get(f"{restarted.url}/orders/{order_id}", timeout=5).json()
+        state = read_order(restarted, order_id).json()
         assert state["status"] == "accepted"
     finally:
         restarted.stop()

@@ -16,7 +16,7 @@ import pytest
 
 from pizza_common.kafka import KafkaSettings
 from pizza_infra.config import InfraSettings
-from tests.order_svc.conftest import Payment, example_order, order_process
+from tests.order_svc.conftest import Payment, example_order, order_process, read_order
 from tests.order_svc.integration.test_order_flow import PATIENCE, events_for, post_order
 from tests.service_process import ServiceProcess
 
@@ -38,7 +38,7 @@ def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 45) -> An
 
 
 def order_state(order: ServiceProcess, order_id: str) -> dict[str, Any]:
-    answer = httpx.get(f"{order.url}/orders/{order_id}", timeout=5)
+    answer = read_order(order, order_id)
     assert answer.status_code == 200, answer.text
     state: dict[str, Any] = answer.json()
     return state

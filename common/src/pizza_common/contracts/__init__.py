@@ -4,6 +4,16 @@ Pure values: nothing here does I/O beyond reading the shipped schema files, so a
 service's domain may import it.
 """
 
+from pizza_common.contracts._acls import (
+    ACLS,
+    DELIVERY_PRINCIPAL,
+    KITCHEN_PRINCIPAL,
+    KITCHEN_TRANSACTIONAL_ID_PREFIX,
+    LAG_EXPORTER_PRINCIPAL,
+    ORDER_PRINCIPAL,
+    PRINCIPALS,
+    Grant,
+)
 from pizza_common.contracts._avro_json import from_avro_json, to_avro_json
 from pizza_common.contracts._events import (
     CONSUMER_GROUPS,
@@ -41,22 +51,30 @@ from pizza_common.contracts._time import to_millis, utc_now
 from pizza_common.contracts._topics import TOPICS, Topic
 
 __all__ = [
+    "ACLS",
     "CENT",
     "CONSUMER_GROUPS",
     "DELIVERY_GROUP",
+    "DELIVERY_PRINCIPAL",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "IDEMPOTENCY_KEY_MIN_LENGTH",
     "IDEMPOTENCY_KEY_PATTERN",
     "IDEMPOTENCY_KEY_RULE",
     "KITCHEN_GROUP",
+    "KITCHEN_PRINCIPAL",
+    "KITCHEN_TRANSACTIONAL_ID_PREFIX",
+    "LAG_EXPORTER_PRINCIPAL",
     "MAX_AMOUNT",
     "MAX_QUANTITY",
     "ORDER_PLACED",
+    "ORDER_PRINCIPAL",
     "ORDER_READY",
+    "PRINCIPALS",
     "TOPICS",
     "Address",
     "Customer",
     "Event",
+    "Grant",
     "OrderItem",
     "OrderPlaced",
     "OrderReady",

@@ -97,6 +97,9 @@ class OrderPlaced:
     payment_id: str
     placed_at: datetime = field(default_factory=utc_now)
     event_id: str = field(default_factory=_new_id)
+    # The SHA-256 (hex) of the customer's tracking token, never the token: delivery checks
+    # the token against it without asking order_svc. None in events of earlier versions.
+    tracking_token_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if not self.items:
@@ -139,6 +142,7 @@ class OrderPlaced:
             "total": self.total,
             "currency": self.currency,
             "payment_id": self.payment_id,
+            "tracking_token_sha256": self.tracking_token_sha256,
         }
 
     @classmethod
@@ -162,6 +166,7 @@ class OrderPlaced:
             total=record["total"],
             currency=record["currency"],
             payment_id=record["payment_id"],
+            tracking_token_sha256=record.get("tracking_token_sha256"),
         )
 
 

@@ -13,10 +13,28 @@ from typing import Any
 from pizza_common.kafka._settings import KafkaSettings
 
 
+def connection_config(settings: KafkaSettings) -> dict[str, Any]:
+    """Where the brokers are and how to authenticate: the part every client shares,
+    producers, consumers and admin clients alike."""
+    config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap_servers}
+    protocol = settings.kafka_security_protocol
+    if settings.kafka_sasl_username is None:
+        if protocol is not None:
+            config["security.protocol"] = protocol
+        return config
+    return {
+        **config,
+        "security.protocol": protocol or "SASL_PLAINTEXT",
+        "sasl.mechanism": settings.kafka_sasl_mechanism,
+        "sasl.username": settings.kafka_sasl_username,
+        "sasl.password": settings.kafka_sasl_password.get_secret_value(),
+    }
+
+
 def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:
     """A producer that waits for all in-sync replicas and never duplicates or reorders."""
     return {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        **connection_config(settings),
         "client.id": client_id,
         "enable.idempotence": True,
         "acks": "all",
@@ -44,7 +62,7 @@ def consumer_config(
     instance joins or leaves, so the others keep working during a rebalance.
     """
     return {
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        **connection_config(settings),
         "group.id": group_id,
         "client.id": client_id,
         "enable.auto.commit": False,

@@ -13,6 +13,7 @@ from pizza_common.runtime._logging import configure_logging
 from pizza_common.runtime._migrations import run_migrations
 from pizza_common.runtime._paths import var_dir
 from pizza_common.runtime._ports import PORTS
+from pizza_common.runtime._secrets import local_secret
 from pizza_common.runtime._settings import ServiceSettings
 from pizza_common.runtime._tracing import extract_headers, inject_headers, span
 from pizza_common.runtime._watchdog import Watchdog, exit_if_crashed, stop_tasks
@@ -28,6 +29,7 @@ __all__ = [
     "exit_if_crashed",
     "extract_headers",
     "inject_headers",
+    "local_secret",
     "make_engine",
     "migrate",
     "open_database",

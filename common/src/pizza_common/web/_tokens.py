@@ -311,9 +311,16 @@ class ScopeGuard:
     async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        check: TokenCheck | None = connection.app.state.get(STATE_KEY)
+        check = token_check_of(connection)
         if check is None:
             return  # this app checks no tokens
+        await self.authorize(connection, check)
+
+    async def authorize(
+        self, connection: ASGIConnection[Any, Any, Any, Any], check: TokenCheck
+    ) -> Claims:
+        """The claims of the request's token if it passes ``check`` and carries the scope;
+        :class:`TokenRejected` (401) or :class:`ScopeMissing` (403) otherwise."""
         try:
             claims = await check.claims(connection.headers.get("Authorization"))
         except TokenRejected as exc:
@@ -330,6 +337,13 @@ class ScopeGuard:
             )
             raise ScopeMissing(detail=description, headers=headers)
         connection.state.token_client = claims.client_id
+        return claims
+
+
+def token_check_of(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenCheck | None:
+    """The app's token check; None in an app that checks no tokens."""
+    check: TokenCheck | None = connection.app.state.get(STATE_KEY)
+    return check
 
 
 def require_scope(scope: str) -> ScopeGuard:

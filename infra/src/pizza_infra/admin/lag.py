@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -27,11 +28,11 @@ class PartitionLag:
 
 
 def consumer_lag(
-    bootstrap_servers: str, groups: dict[str, tuple[str, ...]] = CONSUMER_GROUPS
+    client_config: dict[str, Any], groups: dict[str, tuple[str, ...]] = CONSUMER_GROUPS
 ) -> list[PartitionLag]:
-    """Every partition of the groups' topics, for each group (the brokers at
-    ``bootstrap_servers`` are asked, through Kafka's admin API)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    """Every partition of the groups' topics, for each group (asked through Kafka's admin
+    API with ``client_config``: where the brokers are, who asks; DESCRIBE is enough)."""
+    admin = AdminClient(client_config)
     metadata = admin.list_topics(timeout=10).topics
     partitions = [
         TopicPartition(topic, p)

@@ -20,6 +20,7 @@ from confluent_kafka.admin import (
 
 from pizza_common.contracts import TOPICS
 from pizza_infra.config import InfraError, InfraSettings
+from pizza_infra.kafka_access import admin_config
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def load_topics(settings: InfraSettings) -> list[TopicSpec]:
 
 
 def _admin(settings: InfraSettings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    return AdminClient(admin_config(settings))
 
 
 def apply_topics(settings: InfraSettings, specs: list[TopicSpec]) -> list[str]:

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from pizza_common.kafka import KafkaSettings
+from pizza_common.kafka import KafkaSettings, connection_config
 from pizza_common.runtime import configure_logging
 from pizza_infra.admin.lag import PartitionLag, consumer_lag
 from pizza_infra.lag_exporter.settings import LagExporterSettings
@@ -60,12 +60,13 @@ class LagCollector(Collector):
     """Asks Kafka afresh on each scrape; never a stale number."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
-        self._bootstrap_servers = kafka.kafka_bootstrap_servers
+        # Its own principal (lag-exporter): allowed to describe, never to read records.
+        self._client_config = connection_config(kafka)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("pizza_lag_exporter_up", "1 if Kafka answered this scrape")
         try:
-            rows = consumer_lag(self._bootstrap_servers)
+            rows = consumer_lag(self._client_config)
         except KafkaException as exc:
             # Kafka down: say so, rather than fail the scrape or report a stale lag.
             log.warning("kafka did not answer", error=str(exc))

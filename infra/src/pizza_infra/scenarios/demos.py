@@ -18,8 +18,10 @@ from typing import Any
 import httpx
 
 from pizza_common.contracts import DELIVERY_GROUP, KITCHEN_GROUP
+from pizza_common.web import TRACKING_TOKEN_HEADER
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.config import REPO_ROOT, InfraError, InfraSettings
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.supervisor import control
 from pizza_infra.supervisor.logs import parse
 from pizza_infra.supervisor.platform import Platform
@@ -38,6 +40,9 @@ class Demo:
         self.failures: list[str] = []
         self.platform = Platform(PlatformSettings(), InfraSettings())
         self.http = httpx.Client(timeout=10)
+        # The tracking token of each order placed, as its answer carried it: the demo reads
+        # its orders as their customer does.
+        self.tracking: dict[str, str] = {}
 
     def step(self, text: str) -> None:
         print(f"\n==> {text}", flush=True)
@@ -64,14 +69,25 @@ class Demo:
         return self.platform.settings.url(service)
 
     def place_order(self, language: str = "en") -> httpx.Response:
-        return self.http.post(
+        answer = self.http.post(
             f"{self.url('order')}/orders",
             json=EXAMPLE,
             headers={"Idempotency-Key": f"demo-{uuid.uuid4()}", "Accept-Language": language},
         )
+        body = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
+        if body.get("order_id") and body.get("tracking_token"):
+            self.tracking[body["order_id"]] = body["tracking_token"]
+        return answer
+
+    def read_order(self, service: str, order_id: str) -> httpx.Response:
+        """``GET /orders/{order_id}`` at order or delivery, as the order's customer."""
+        return self.http.get(
+            f"{self.url(service)}/orders/{order_id}",
+            headers={TRACKING_TOKEN_HEADER: self.tracking.get(order_id, "")},
+        )
 
     def delivery_status(self, order_id: str) -> str | None:
-        answer = self.http.get(f"{self.url('delivery')}/orders/{order_id}")
+        answer = self.read_order("delivery", order_id)
         return str(answer.json()["status"]) if answer.status_code == 200 else None
 
     def wait_for(self, what: str, condition: Callable[[], bool]) -> bool:
@@ -85,16 +101,16 @@ class Demo:
 
     def wait_until_published(self, order_ids: list[str]) -> bool:
         def published() -> bool:
-            states = [self.http.get(f"{self.url('order')}/orders/{o}").json() for o in order_ids]
+            states = [self.read_order("order", o).json() for o in order_ids]
             return all(state["event"] and state["event"]["published"] for state in states)
 
         return self.wait_for("order.placed published", published)
 
     def lag(self, group: str) -> int:
-        return total_lag(consumer_lag(self.platform.infra.bootstrap_servers), group)
+        return total_lag(consumer_lag(admin_config(self.platform.infra)), group)
 
     def show_lag(self, group: str) -> None:
-        rows = [r for r in consumer_lag(self.platform.infra.bootstrap_servers) if r.group == group]
+        rows = [r for r in consumer_lag(admin_config(self.platform.infra)) if r.group == group]
         for row in rows:
             if row.lag:
                 self.show(f"{row.group} {row.topic}[{row.partition}]: lag {row.lag}")

@@ -28,7 +28,7 @@ def _maven() -> str:
     return mvn
 
 
-def _run_maven(args: list[str], what: str) -> None:
+def run_maven(args: list[str], what: str) -> None:
     print(f"Fetching {what} from Maven Central (first run only) ...", file=sys.stderr, flush=True)
     result = subprocess.run(
         [_maven(), "-B", "-q", *args], capture_output=True, text=True, check=False
@@ -45,7 +45,7 @@ def kafka_libs(settings: InfraSettings) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
-        _run_maven(
+        run_maven(
             [
                 "-f",
                 str(INFRA_DIR / "kafka" / "pom.xml"),
@@ -69,7 +69,7 @@ def registry_app(settings: InfraSettings) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
         download = Path(staging) / "download"
-        _run_maven(
+        run_maven(
             [
                 "dependency:copy",
                 f"-Dartifact=io.apicurio:apicurio-registry-app:{version}:tar.gz:all",
@@ -94,7 +94,7 @@ def zipkin_jar(settings: InfraSettings) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
-        _run_maven(
+        run_maven(
             [
                 "dependency:copy",
                 f"-Dartifact=io.zipkin:zipkin-server:{version}:jar:exec",
@@ -116,7 +116,7 @@ def keycloak_dist(settings: InfraSettings) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
         download = Path(staging) / "download"
-        _run_maven(
+        run_maven(
             [
                 "dependency:copy",
                 f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{version}:zip",

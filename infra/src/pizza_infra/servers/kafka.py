@@ -24,6 +24,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pizza_infra.config import HOST, INFRA_DIR, MAX_KAFKA_NODES, InfraError, InfraSettings
+from pizza_infra.kafka_access import BROKER_PRINCIPAL, SUPER_USERS, admin_config, password
 from pizza_infra.servers.fetch import kafka_libs
 from pizza_infra.servers.java_server import JavaServer, start_servers
 from pizza_infra.servers.process import ServerProcess, connect, stop_all
@@ -85,9 +86,44 @@ def all_kafka_processes(settings: InfraSettings) -> list[ServerProcess]:
     return [single, *cluster]
 
 
+def _plain_jaas(settings: InfraSettings, users: tuple[str, ...]) -> str:
+    """SASL PLAIN's static user list, and the credentials this node itself logs in with."""
+    broker = password(settings, BROKER_PRINCIPAL)
+    listed = " ".join(f'user_{user}="{password(settings, user)}"' for user in users)
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{BROKER_PRINCIPAL}" password="{broker}" {listed};'
+    )
+
+
+def security_properties(settings: InfraSettings) -> list[str]:
+    """Every client authenticates; nothing is allowed that an ACL does not allow.
+
+    Services use SCRAM-SHA-512 (their credentials live in the cluster's metadata, set by
+    the admin). The admin and the nodes among themselves use PLAIN against the static
+    list here: it works before any SCRAM credential exists, and on the controller
+    listener, where SCRAM cannot be used (the controllers hold the credentials).
+    """
+    return [
+        "listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "listener.name.broker.sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN",
+        "listener.name.broker.scram-sha-512.sasl.jaas.config="
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        f"listener.name.broker.plain.sasl.jaas.config={_plain_jaas(settings, SUPER_USERS)}",
+        "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config="
+        f"{_plain_jaas(settings, (BROKER_PRINCIPAL,))}",
+        "sasl.mechanism.inter.broker.protocol=PLAIN",
+        "sasl.mechanism.controller.protocol=PLAIN",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        "super.users=" + ";".join(f"User:{user}" for user in SUPER_USERS),
+    ]
+
+
 def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
-    """A node's config: loopback listeners, replication from the node count, instant
-    rebalances."""
+    """A node's config: loopback listeners, SASL and ACLs, replication from the node
+    count, instant rebalances. It holds passwords: written with mode 0600."""
     replicas, min_isr = settings.replication_factor, settings.min_insync_replicas
     voters = ",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in kafka_nodes(settings))
     return "\n".join(
@@ -95,11 +131,11 @@ def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
             "process.roles=broker,controller",
             f"node.id={node.node_id}",
             f"controller.quorum.voters={voters}",
-            f"listeners=PLAINTEXT://{node.address},CONTROLLER://{HOST}:{node.controller_port}",
-            f"advertised.listeners=PLAINTEXT://{node.address}",
+            f"listeners=BROKER://{node.address},CONTROLLER://{HOST}:{node.controller_port}",
+            f"advertised.listeners=BROKER://{node.address}",
             "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=BROKER",
+            *security_properties(settings),
             f"log.dirs={node.data_dir}",
             # Topics are created deliberately (pizza_common.contracts.TOPICS), never by accident.
             "auto.create.topics.enable=false",
@@ -166,7 +202,7 @@ def node_answers(node: KafkaNode, timeout_s: float = 2.0) -> bool:
 def cluster_answers(settings: InfraSettings, timeout_s: float = 2.0) -> bool:
     """Kafka is usable: the cluster's metadata lists every node (a remote one: a broker)."""
     # log_level 0: refused connections to a node still starting are expected here.
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "log_level": 0})
+    admin = AdminClient(admin_config(settings, log_level=0))
     try:
         brokers = admin.list_topics(timeout=timeout_s).brokers
     except KafkaException:  # not ready yet
@@ -183,6 +219,8 @@ def node_server(settings: InfraSettings, node: KafkaNode) -> JavaServer:
     def prepare(java: Path, libs: Path) -> None:
         """Write the node's config; format its storage the first time."""
         node.config_file.parent.mkdir(parents=True, exist_ok=True)
+        node.config_file.unlink(missing_ok=True)
+        node.config_file.touch(mode=0o600)  # it holds the admin's and the nodes' passwords
         node.config_file.write_text(server_properties(settings, node))
         if (node.data_dir / "meta.properties").exists():
             return

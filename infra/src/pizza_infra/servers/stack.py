@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from pizza_infra.admin.access import apply_access
 from pizza_infra.admin.topics import apply_topics, load_topics
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers.java_server import ServerStatus, status
@@ -17,13 +18,15 @@ from pizza_infra.servers.zipkin import start_zipkin, zipkin_process, zipkin_serv
 
 
 def up(settings: InfraSettings, say: Callable[[str], None] = print) -> None:
-    """Start Kafka, apply the topics, start the registry and Zipkin (fetching them the
-    first time), and Keycloak meanwhile, unless disabled: its first start builds for a
-    while."""
+    """Start Kafka, apply the topics and the services' users and ACLs, start the registry
+    and Zipkin (fetching them the first time), and Keycloak meanwhile, unless disabled:
+    its first start builds for a while."""
     with ThreadPoolExecutor(max_workers=1) as beside:
         keycloak = beside.submit(start_keycloak, settings) if settings.keycloak_enabled else None
         say(start_kafka(settings))
         for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
+            say(f"  {change}")
+        for change in apply_access(settings) or ["kafka users set, ACLs up to date"]:
             say(f"  {change}")
         say(start_registry(settings))
         say(start_zipkin(settings))

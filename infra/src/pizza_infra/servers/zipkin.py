@@ -49,7 +49,13 @@ def zipkin_server(settings: InfraSettings) -> JavaServer:
         port_settings="ZIPKIN_PORT",
         answers=lambda: zipkin_answers(settings),
         address=settings.zipkin_url,
-        env={"MEM_MAX_SPANS": str(settings.zipkin_max_spans)},
+        env={
+            "MEM_MAX_SPANS": str(settings.zipkin_max_spans),
+            # Spans come over HTTP only. Zipkin would read an inherited
+            # KAFKA_BOOTSTRAP_SERVERS as a broker to collect spans from, and report itself
+            # unhealthy while it cannot (Kafka refuses a client without credentials).
+            "KAFKA_BOOTSTRAP_SERVERS": "",
+        },
         workdir=settings.var_dir,
     )
 

@@ -24,6 +24,7 @@ from circus.exc import CallError
 from pizza_common.contracts import ORDER_PLACED
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.identity import identity_env
+from pizza_infra.kafka_access import service_kafka_env
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.services import (
     MAX_KITCHENS,
@@ -104,8 +105,8 @@ def _socket_lines(service: Service) -> list[str]:
 
 def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict[str, str]:
     """How the services find each other, Kafka, the trace UI and their identity (payment:
-    the issuer it trusts; the others: client id, secret, token URL), from the ports in use
-    (unless set explicitly in the environment)."""
+    the issuer it trusts; the others: client id, secret, token URL, and their own Kafka
+    principal), from the ports in use (unless set explicitly in the environment)."""
     wiring = {
         # Every broker: a service starting while one of them is down still finds the rest.
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
@@ -114,6 +115,7 @@ def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict
         **({"ORDER_PAYMENT_URL": platform.url("payment")} if name == "order" else {}),
         **(_board_wiring(platform, infra) if name == "board" else {}),
         **identity_env(infra, name, SERVICES[name].env_prefix),
+        **service_kafka_env(infra, name),
     }
     return {key: value for key, value in wiring.items() if key not in os.environ}
 

@@ -28,6 +28,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from pizza_common.contracts import subject_for
 from pizza_common.kafka import registry_client
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.operator_tokens import ADMIN_SCOPE, payment_headers
 from pizza_infra.scenarios.chaos.model import Planted
 from pizza_infra.scenarios.chaos.plan import Fault
@@ -194,13 +195,10 @@ class Injector:
         key = str(uuid.uuid4())
         schema_id = self._schema_id(topic) if kind == "year-10000" else 0
         value = poison_value(kind, topic, key, schema_id, self.rng)
+        # As the administrator: no service's principal may write a poisoned record into a
+        # topic it does not own, which is what the fault needs.
         producer = Producer(
-            {
-                "bootstrap.servers": self.infra.bootstrap_servers,
-                "acks": "all",
-                "linger.ms": 0,
-                "log_level": QUIET,
-            }
+            admin_config(self.infra, acks="all", log_level=QUIET, **{"linger.ms": 0})
         )
         errors: list[KafkaError] = []
 

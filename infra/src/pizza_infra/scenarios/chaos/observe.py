@@ -31,6 +31,7 @@ from pizza_common.contracts import (
 from pizza_common.kafka import AvroEventCodec, registry_client
 from pizza_infra.admin.lag import consumer_lag
 from pizza_infra.config import InfraSettings
+from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios.chaos.model import (
     ChargeRow,
     ClientOrder,
@@ -137,14 +138,16 @@ def read_topic(infra: InfraSettings, topic: str, timeout_s: float = READ_TIMEOUT
     readers back) is listed as unread once ``timeout_s`` passed.
     """
     consumer = Consumer(
-        {
-            "bootstrap.servers": infra.bootstrap_servers,
-            "group.id": f"chaos-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": False,
-            "log_level": 2,  # critical only: what was not read is reported as unread
-        }
+        admin_config(
+            infra,
+            **{
+                "group.id": f"chaos-reader-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": False,
+                "log_level": 2,  # critical only: what was not read is reported as unread
+            },
+        )
     )
     try:
         metadata = consumer.list_topics(topic, timeout=30).topics[topic]
@@ -206,9 +209,7 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 def read_lag(infra: InfraSettings) -> list[Lag]:
-    return [
-        Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(infra.bootstrap_servers)
-    ]
+    return [Lag(r.group, r.topic, r.partition, r.lag) for r in consumer_lag(admin_config(infra))]
 
 
 def observe(

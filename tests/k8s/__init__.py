@@ -1,0 +1,1 @@
+"""The Helm chart (infra/helm/pizza-platform), rendered and validated offline."""
