@@ -295,6 +295,7 @@ KAFKA_PRINCIPALS = {
     "kitchen": "kitchen-svc",
     "delivery": "delivery-svc",
     "lag-exporter": "lag-exporter",
+    "board": "board",
     INIT: ADMIN_PRINCIPAL,
 }
 

@@ -17,7 +17,7 @@ from pizza_common.contracts import KITCHEN_GROUP, ORDER_PLACED, TOPICS
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
 from pizza_infra.servers.keycloak import REALM_FILE
-from tests.k8s.acl_spec import EXPECTED, granted
+from tests.k8s.acl_spec import EXPECTED, NOT_DEPLOYED, granted
 from tests.k8s.chart import RELEASE, Chart, Manifest, containers, dump, named, of_kind, workloads
 
 # The first test builds the tools on a fresh machine (Helm compiles for minutes).
@@ -161,6 +161,18 @@ def _check_container(workload: Manifest, container: dict[str, Any]) -> None:
     assert {"cpu", "memory"} <= set(limits) <= set(container["resources"]["requests"]) | set(limits)
     if workload["kind"] != "Job":  # a Job's container ends on its own
         assert {"livenessProbe", "readinessProbe"} <= set(container)
+
+
+def test_principals_left_out_of_the_chart_are_really_not_deployed(
+    rendered: list[Manifest],
+) -> None:
+    # A principal of the table may lack a KafkaUser only while no workload connects as it.
+    assert set(NOT_DEPLOYED).isdisjoint(EXPECTED)
+    for workload in workloads(rendered).values():
+        for container in containers(workload):
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            assert env.get("KAFKA_SASL_USERNAME") not in NOT_DEPLOYED
+    assert not any(name.endswith(f"-{p}") for name in workloads(rendered) for p in NOT_DEPLOYED)
 
 
 def test_every_container_is_non_root_read_only_limited_and_probed(

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_letter_topic
+from pizza_common.contracts import (
+    ORDER_PLACED,
+    ORDER_READY,
+    PRINCIPALS,
+    TOPICS,
+    dead_letter_topic,
+)
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.identity import CLIENTS, placeholder, secret_file
@@ -152,6 +158,7 @@ def test_each_service_gets_its_own_kafka_principal(
         assert f"KAFKA_SASL_USERNAME = {principal}" in env(service)
         assert f"KAFKA_SASL_PASSWORD = {secret}" in env(service)
     assert "KAFKA_SASL" not in env("payment")  # payment speaks HTTP only
+    assert sorted(SERVICE_PRINCIPALS.values()) == sorted(PRINCIPALS)  # the board's too
 
 
 def test_order_svc_is_pointed_at_the_payment_port_in_use(
