@@ -247,7 +247,10 @@ def test_http_models_stay_at_the_edge(service: str) -> None:
 
 def _needs_kafka(package_dir: Path) -> bool:
     project = tomllib.loads((package_dir / "pyproject.toml").read_text())["project"]
-    return any(dep.startswith("pizza-common[kafka]") for dep in project["dependencies"])
+    return any(
+        dep.startswith("pizza-common[") and "kafka" in dep.split("[", 1)[1].split("]")[0].split(",")
+        for dep in project["dependencies"]
+    )
 
 
 def test_only_services_that_install_kafka_import_it() -> None:
