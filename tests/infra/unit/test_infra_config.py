@@ -317,6 +317,9 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
         "ORDER_OAUTH_CLIENT_ID",
         "ORDER_OAUTH_CLIENT_SECRET",
         "ORDER_OAUTH_TOKEN_URL",
+        "BOARD_OAUTH_CLIENT_ID",
+        "BOARD_OAUTH_CLIENT_SECRET",
+        "BOARD_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "PAYMENT_AUTH_AUDIENCE",
         "ORDER_AUTH_ISSUER",
@@ -346,6 +349,13 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
     assert f"DELIVERY_AUTH_ISSUER = {issuer}" in delivery_env
     assert "DELIVERY_AUTH_AUDIENCE = delivery-svc" in delivery_env
+    # The board reads any order for operators with its own client's orders:read tokens,
+    # and checks no token itself.
+    board_env = ini.split("[env:board]")[1].split("\n[")[0]
+    assert "BOARD_OAUTH_CLIENT_ID = board" in board_env
+    assert f"BOARD_OAUTH_CLIENT_SECRET = {secret_file(settings, 'board').read_text()}" in board_env
+    assert f"BOARD_OAUTH_TOKEN_URL = {token_url}" in board_env
+    assert "BOARD_AUTH_ISSUER" not in board_env
 
 
 def test_without_keycloak_no_service_sends_or_checks_tokens(
@@ -353,6 +363,7 @@ def test_without_keycloak_no_service_sends_or_checks_tokens(
 ) -> None:
     for name in (
         "ORDER_OAUTH_TOKEN_URL",
+        "BOARD_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "ORDER_AUTH_ISSUER",
         "DELIVERY_AUTH_ISSUER",
