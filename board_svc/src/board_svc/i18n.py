@@ -41,6 +41,12 @@ TEXTS: dict[str, dict[Language, str]] = {
         "de": "Bitte die markierten Felder korrigieren.",
     },
     "tracking": {"en": "Your order", "de": "Ihre Bestellung"},
+    "no_tracking_token": {
+        "en": "This browser does not hold this order's tracking token: only the browser "
+        "that placed the order sees its way to the door.",
+        "de": "Dieser Browser hat das Tracking-Token dieser Bestellung nicht: nur der "
+        "Browser, der bestellt hat, sieht ihren Weg zur Tür.",
+    },
     "status": {"en": "Status", "de": "Status"},
     "kitchen": {"en": "Kitchen", "de": "Küche"},
     "driver": {"en": "Driver", "de": "Fahrer"},

@@ -15,6 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from board_svc.i18n import Language, pick_language, texts
 from board_svc.lag import lag_rows
 from board_svc.log_search import search_logs, services_of
+from board_svc.platform_api import Answer, OperatorTokenMissing, Reader
 from board_svc.rendering import render
 from board_svc.runtime import Board
 from board_svc.schemas import schema_versions
@@ -26,6 +27,17 @@ AnyRequest = Request[Any, Any, Any]
 
 def language_of(request: AnyRequest) -> Language:
     return pick_language(request.headers.get("accept-language"))
+
+
+# The customer's tracking token, set by board_svc.live on a 201 (a cookie per order).
+TRACKING_COOKIE = "pizza_tracking_token"
+REFUSED = (401, 403)
+
+
+def customer_of(request: AnyRequest) -> Reader:
+    """The customer on a tracking page, with the order's tracking token when their browser
+    has it (the cookie is sent only to that order's pages)."""
+    return Reader(tracking_token=request.cookies.get(TRACKING_COOKIE) or None)
 
 
 def page(request: AnyRequest, template: str, **values: Any) -> Response[str]:
@@ -47,7 +59,7 @@ async def track_page(
     order_id: FromPath[str],
     trace: Annotated[str | None, QueryParameter()] = None,
 ) -> Response[str]:
-    answer = await _or_none(board.api.tracking(order_id))
+    answer = await _or_none(board.api.tracking(order_id, customer_of(request)))
     known = answer.body if answer and answer.status == 200 else None
     return page(
         request,
@@ -55,6 +67,7 @@ async def track_page(
         order_id=order_id,
         view=tracking_view(order_id, known, language_of(request)),
         trace_url=board.trace_link(trace),
+        refused=answer is not None and answer.status in REFUSED,
     )
 
 
@@ -122,9 +135,14 @@ async def follow_page(
     if not order_id or not order_id.strip():
         return page(request, "follow.html", order_id="", found=None)
     order_id = order_id.strip()
-    order, tracking = await asyncio.gather(
-        _or_none(board.api.order(order_id)), _or_none(board.api.tracking(order_id))
-    )
+    no_token: str | None = None
+    try:
+        order, tracking = await asyncio.gather(
+            _or_none(board.api.order(order_id)), _or_none(board.api.tracking(order_id))
+        )
+    except OperatorTokenMissing as exc:
+        order = tracking = None
+        no_token = str(exc) or "the identity provider gives no token now"
     records = await board.topics.search([topic.name for topic in TOPICS], order_id)
     logs = await asyncio.to_thread(search_logs, board.settings.logs, order_id)
     order_body = order.body if order and order.status == 200 else None
@@ -134,6 +152,7 @@ async def follow_page(
         "follow.html",
         order_id=order_id,
         found=True,
+        access=_operator_access(board, no_token, order, tracking),
         order=order_body,
         tracking=tracking_view(order_id, tracking_body, language_of(request)),
         tracking_known=tracking_body is not None,
@@ -142,6 +161,26 @@ async def follow_page(
         log_services=services_of(logs),
         trace_link=board.trace_link,
     )
+
+
+def _operator_access(board: Board, no_token: str | None, *answers: Answer | None) -> str | None:
+    """Why the services did not show the order to the operator, in a sentence; None when
+    nothing was refused."""
+    if no_token is not None:
+        return (
+            f"The board has no orders:read token now ({no_token}): order_svc and "
+            "delivery_svc show the order only with its tracking token."
+        )
+    if not any(answer is not None and answer.status in REFUSED for answer in answers):
+        return None
+    if board.api.tokens is None:
+        return (
+            "order_svc and delivery_svc show an order only with its tracking token or an "
+            "orders:read token, and the board has no token client (BOARD_OAUTH_TOKEN_URL "
+            "is not set, as with KEYCLOAK_ENABLED=false): the order's records and log "
+            "lines are below."
+        )
+    return "order_svc or delivery_svc refused the board's orders:read token."
 
 
 def whole_number(text: str | None) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.runtime import PORTS, ServiceSettings, var_dir
@@ -30,6 +30,16 @@ class BoardSettings(ServiceSettings):
     records_per_page: int = Field(default=50, ge=1, le=500)
     scan_records: int = Field(default=2000, ge=10, le=100_000)
     """How many of the newest records per partition a search by key reads at most."""
+
+    # Operators follow any order with an orders:read token of the board's own client at the
+    # identity provider (client credentials) once oauth_token_url is set; unset, the board
+    # reads orders without one, which order and delivery refuse while they check tokens.
+    oauth_token_url: str | None = None
+    oauth_client_id: str = "board"
+    oauth_client_secret: SecretStr = SecretStr("")
+    oauth_scope: str = "orders:read"
+    oauth_refresh_ahead_s: float = Field(default=60.0, ge=0)
+    oauth_timeout_s: float = Field(default=2.0, gt=0)
 
     @property
     def logs(self) -> Path:
