@@ -4,8 +4,8 @@ One entry per principal: ``(resource type, name, pattern) -> operations``, the s
 Kafka ACL binding (allow, any host). ``PLATFORM`` is the platform's own ACL table
 (``pizza_common.contracts.ACLS``, what the local brokers enforce) in Strimzi's words;
 ``CHART_ONLY`` are the chart's own users (the set-up user, the registry's storage).
-``NOT_DEPLOYED`` are principals of the table whose process the chart does not run: they
-get no KafkaUser there, each for the reason given, and are left out of ``EXPECTED``.
+Every principal of the table has its KafkaUser: the chart runs every process of the
+platform, the web board included.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pizza_common.contracts import ACLS, BOARD_PRINCIPAL, TOPICS
+from pizza_common.contracts import ACLS, TOPICS
 
 Resource = tuple[str, str, str]  # type, name, literal | prefix
 Grants = dict[Resource, frozenset[str]]
@@ -25,13 +25,6 @@ STRIMZI_TYPES = {"TOPIC": "topic", "GROUP": "group", "TRANSACTIONAL_ID": "transa
 # Kafka's operations as Strimzi names them (READ -> Read, DESCRIBE_CONFIGS -> DescribeConfigs).
 def _strimzi_operation(operation: str) -> str:
     return "".join(word.title() for word in operation.split("_"))
-
-
-# Principals of ACLS without a KafkaUser in the chart, and why. Only the chart's absence of
-# the process may put one here: a deployed service without its user is a failure.
-NOT_DEPLOYED: dict[str, str] = {
-    BOARD_PRINCIPAL: "the chart does not run the web board (a local and Compose tool)",
-}
 
 
 def _topic(name: str, pattern: str = "literal") -> Resource:
@@ -58,9 +51,7 @@ def _platform() -> dict[str, Grants]:
     return {p: {r: frozenset(ops) for r, ops in g.items()} for p, g in table.items()}
 
 
-PLATFORM: dict[str, Grants] = {
-    principal: grants for principal, grants in _platform().items() if principal not in NOT_DEPLOYED
-}
+PLATFORM: dict[str, Grants] = _platform()
 
 CHART_ONLY: dict[str, Grants] = {
     # Set-up: creates and updates the declared topics (schemas go to the registry).
