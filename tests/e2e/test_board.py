@@ -1,8 +1,9 @@
 """The web board in a real browser (Chromium, driven by Playwright) against a real platform:
 an order placed in the form and followed live to the door, field errors in the browser's
 language, a decline and an outage told apart, a decoded record in the topic browser, the
-log lines of every service about one order, and the lag on the board rising while the
-kitchen is away and going back to 0 when it returns.
+log lines of every service about one order, records sought by time and an order found by
+its trace id, and the lag on the board rising while the kitchen is away and going back to
+0 when it returns.
 
 The platform runs on ports of its own: the defaults plus PIZZA_E2E_BOARD_PORT_OFFSET
 (default: the e2e offset plus 750), without Keycloak (identity is tested elsewhere; here
@@ -239,6 +240,32 @@ def test_the_topic_browser_shows_the_order_placed_decoded(
     record.locator("summary").click()
     expect(record.locator(".headers")).to_contain_text("traceparent")
     _shot(page, "records")
+
+
+def test_records_are_found_by_the_time_written_and_an_order_by_its_trace(
+    browser: Browser, board: str, delivered_order: str
+) -> None:
+    page = _page(browser)
+    page.goto(f"{board}/topics/order.placed?q={delivered_order}")
+    record = page.locator("article.record").first
+    written = record.locator("header .muted").text_content() or ""
+    trace_href = record.get_by_role("link", name="trace").get_attribute("href") or ""
+    trace_id = trace_href.rstrip("/").rsplit("/", 1)[-1]
+
+    # Seek by time: from the second the order was written on, its record is on the page.
+    page.goto(f"{board}/topics/order.placed?since={written[:19]}")
+    expect(page.get_by_label("or from time (UTC)")).to_be_visible()
+    keys = page.locator("article.record .record-key")
+    expect(keys.filter(has_text=delivered_order)).to_have_count(1)
+    for at in page.locator("article.record header .muted").all_text_contents():
+        assert at[:19] >= written[:19], at
+
+    # Follow by the trace id: the records carrying it name the order.
+    page.goto(f"{board}/follow")
+    page.get_by_label("Order id or trace id").fill(trace_id)
+    page.get_by_role("button", name="Follow").click()
+    expect(page.locator("#from-trace")).to_contain_text(delivered_order)
+    expect(page.locator('#logs tr[data-service="order_svc"]').first).to_be_visible()
 
 
 def test_following_an_order_shows_the_log_lines_of_all_four_services(

@@ -16,6 +16,7 @@ from board_svc.i18n import Language, pick_language, texts
 from board_svc.lag import lag_rows
 from board_svc.log_search import search_logs, services_of
 from board_svc.platform_api import Answer, OperatorTokenMissing, Reader
+from board_svc.record_view import instant_ms, is_trace_id, order_of_trace
 from board_svc.rendering import render
 from board_svc.runtime import Board
 from board_svc.schemas import schema_versions
@@ -103,16 +104,18 @@ async def records_page(
     topic: FromPath[str],
     partition_text: Annotated[str | None, QueryParameter(query="partition", max_length=20)] = None,
     offset_text: Annotated[str | None, QueryParameter(query="offset", max_length=20)] = None,
+    since: Annotated[str | None, QueryParameter(max_length=40)] = None,
     q: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Response[str]:
     # The browse form sends every field, an empty one as "": that means "any", not an error.
     partition, offset = whole_number(partition_text), whole_number(offset_text)
+    since_ms = instant_ms(since)
     snapshot = await board.cluster.snapshot()
     state = snapshot.topics.get(topic)
     if q:
         records = (await board.topics.search([topic], q.strip())).get(topic, [])
     else:
-        records = await board.topics.page(topic, partition, offset)
+        records = await board.topics.page(topic, partition, offset, since_ms)
     return page(
         request,
         "records.html",
@@ -121,6 +124,7 @@ async def records_page(
         records=records,
         partition=partition,
         offset=offset,
+        since=(since or "").strip() if since_ms is not None else "",
         q=q or "",
         trace_link=board.trace_link,
     )
@@ -131,10 +135,20 @@ async def follow_page(
     request: AnyRequest,
     board: NamedDependency[Board],
     order_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    trace_id: Annotated[str | None, QueryParameter(max_length=100)] = None,
 ) -> Response[str]:
-    if not order_id or not order_id.strip():
+    asked = (order_id or trace_id or "").strip()
+    if not asked:
         return page(request, "follow.html", order_id="", found=None)
-    order_id = order_id.strip()
+    order_id, trace = asked, None
+    if is_trace_id(asked.lower()):
+        # A trace id: its order is the key of the records that carry it.
+        trace = asked.lower()
+        by_trace = await board.topics.search([topic.name for topic in TOPICS], trace)
+        found_order = order_of_trace(by_trace, trace)
+        if found_order is None:
+            return page(request, "follow.html", order_id=asked, found=None, unknown_trace=trace)
+        order_id = found_order
     no_token: str | None = None
     try:
         order, tracking = await asyncio.gather(
@@ -151,6 +165,7 @@ async def follow_page(
         request,
         "follow.html",
         order_id=order_id,
+        trace=trace,
         found=True,
         access=_operator_access(board, no_token, order, tracking),
         order=order_body,

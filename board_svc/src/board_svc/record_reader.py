@@ -46,6 +46,19 @@ class RecordReader:
         finally:
             consumer.close()
 
+    def offsets_at(self, topic: str, partitions: Iterable[int], at_ms: int) -> dict[int, int]:
+        """Per partition, the offset of the first record written at or after ``at_ms``;
+        a partition with none that late is left out."""
+        wanted = [TopicPartition(topic, p, at_ms) for p in partitions]
+        if not wanted:
+            return {}
+        consumer = self._consumer()
+        try:
+            found = consumer.offsets_for_times(wanted, timeout=READ_BUDGET_S)
+        finally:
+            consumer.close()
+        return {tp.partition: tp.offset for tp in found if tp.error is None and tp.offset >= 0}
+
     @staticmethod
     def _read_range(
         consumer: Consumer, topic: str, partition: int, start: int, stop: int

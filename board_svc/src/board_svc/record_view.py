@@ -4,7 +4,7 @@ it belongs to, and why it was dead-lettered. Pure: the decoder is passed in."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -125,13 +125,43 @@ def view_record(record: RawRecord, decode: Decoder) -> RecordView:
 
 
 def matches(record: RawRecord, needle: str) -> bool:
-    """Its key is ``needle``, or ``needle`` appears in its key or raw value (an order id
-    is a plain string inside the Avro body)."""
+    """Its key is ``needle``, or ``needle`` appears in its key, its raw value (an order id
+    is a plain string inside the Avro body) or a header (a trace id in ``traceparent``)."""
     key = header_text(record.key)
     if key == needle or needle in key:
         return True
-    return record.value is not None and needle.encode() in record.value
+    if record.value is not None and needle.encode() in record.value:
+        return True
+    return any(value is not None and needle.encode() in value for _, value in record.headers)
+
+
+def is_trace_id(text: str) -> bool:
+    """A W3C trace id: 32 lowercase hex digits, not all zero (an order id is a UUID)."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text) and set(text) != {"0"}
+
+
+def order_of_trace(found: Mapping[str, Sequence[RecordView]], trace_id: str) -> str | None:
+    """The order a trace belongs to: the key of the oldest record carrying that trace
+    (every platform record is keyed by its order id)."""
+    carrying = [r for records in found.values() for r in records if r.trace_id == trace_id]
+    keyed = [r for r in carrying if r.key]
+    return min(keyed, key=lambda r: (r.at, r.offset)).key if keyed else None
 
 
 def newest_first(records: Sequence[RecordView]) -> list[RecordView]:
     return sorted(records, key=lambda r: (r.at, r.partition, r.offset), reverse=True)
+
+
+def instant_ms(text: str | None) -> int | None:
+    """A form's moment (``2026-11-28T15:20``, seconds and an offset optional; without an
+    offset it is UTC) as Kafka's milliseconds since the epoch; None when empty or not one."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

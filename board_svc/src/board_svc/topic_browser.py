@@ -46,18 +46,32 @@ class TopicBrowser:
     async def _topic(self, topic: str) -> TopicState | None:
         return (await self._cluster.snapshot()).topics.get(topic)
 
-    async def page(self, topic: str, partition: int | None, offset: int | None) -> list[RecordView]:
+    async def page(
+        self,
+        topic: str,
+        partition: int | None,
+        offset: int | None,
+        since_ms: int | None = None,
+    ) -> list[RecordView]:
         """The newest records of the topic (or of one partition), or those from ``offset``
-        on (of that partition)."""
+        on, or those written from ``since_ms`` on (the offset wins when both are given)."""
         state = await self._topic(topic)
         if state is None:
             return []
+        chosen = [p for p in state.partitions if partition is None or p.partition == partition]
+        starts: dict[int, int] = {}
+        if offset is not None:
+            starts = {p.partition: offset for p in chosen}
+        elif since_ms is not None:
+            found = await asyncio.to_thread(
+                self._reader.offsets_at, topic, [p.partition for p in chosen], since_ms
+            )
+            # A partition with nothing that recent starts at its end: nothing to show.
+            starts = {p.partition: found.get(p.partition, p.end) for p in chosen}
         ranges = []
-        for p in state.partitions:
-            if partition is not None and p.partition != partition:
-                continue
-            if offset is not None:
-                start = max(p.start, offset)
+        for p in chosen:
+            if starts:
+                start = max(p.start, starts[p.partition])
                 ranges.append((p.partition, start, min(p.end, start + self._per_page)))
             else:
                 ranges.append((p.partition, max(p.start, p.end - self._per_page), p.end))

@@ -6,9 +6,19 @@ from typing import Any
 
 import pytest
 
-from board_svc.record_view import RawRecord, matches, newest_first, schema_id_of, view_record
+from board_svc.record_view import (
+    RawRecord,
+    instant_ms,
+    is_trace_id,
+    matches,
+    newest_first,
+    order_of_trace,
+    schema_id_of,
+    view_record,
+)
 
-TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01".encode()
 FRAMED = b"\x00\x00\x00\x00\x07" + b"\x48avro body with order-42 inside"
 
 
@@ -70,10 +80,44 @@ def test_binary_headers_are_shown_as_hex() -> None:
     assert view.trace_id is None
 
 
-def test_a_search_matches_the_key_or_the_raw_value() -> None:
+def test_a_search_matches_the_key_the_raw_value_or_a_header() -> None:
     assert matches(_record(), "order-42")
     assert matches(_record(), "avro body")
+    assert matches(_record(), TRACE_ID)  # in traceparent
     assert not matches(_record(), "order-43")
+
+
+def test_a_trace_id_is_32_hex_digits_and_an_order_id_is_not_one() -> None:
+    assert is_trace_id(TRACE_ID)
+    assert not is_trace_id("0" * 32)
+    assert not is_trace_id("3f1e9a52-5b7e-4f2a-9c1d-2b8e7f6a5d4c")
+    assert not is_trace_id(TRACE_ID.upper())
+
+
+def test_a_trace_leads_to_the_order_of_the_records_carrying_it() -> None:
+    mine = view_record(_record(), _decode)
+    other = view_record(
+        _record(headers=(("traceparent", b"00-" + b"1" * 32 + b"-" + b"2" * 16 + b"-01"),)), _decode
+    )
+    assert order_of_trace({"order.placed": [other, mine]}, TRACE_ID) == "order-42"
+    assert order_of_trace({"order.placed": [other]}, TRACE_ID) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-11-24T16:00", 1_764_000_000_000),
+        ("2025-11-24T16:00:00", 1_764_000_000_000),
+        ("2025-11-24T17:00:00+01:00", 1_764_000_000_000),
+        ("", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_a_moment_to_seek_to_is_utc_unless_it_says_otherwise(
+    text: str | None, expected: int | None
+) -> None:
+    assert instant_ms(text) == expected
 
 
 def test_records_are_listed_newest_first() -> None:
