@@ -87,6 +87,10 @@ broker action node *ARGS:
 topics:
     {{run}} pizza-ctl topics
 
+# Dead letters of a DLQ topic; replay chosen ones to their source: just dlq-replay order.placed.dlq --offset 0:3
+dlq-replay topic *ARGS:
+    {{run}} pizza-ctl dlq-replay {{topic}} {{ARGS}}
+
 # Create or update the platform's topics (declared in pizza_common.contracts).
 topics-apply:
     {{run}} pizza-ctl topics-apply
