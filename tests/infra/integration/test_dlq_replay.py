@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -27,7 +28,7 @@ from tests.conftest import infra_env
 pytestmark = pytest.mark.integration
 
 
-def _create(config: dict[str, object], *names: str) -> None:
+def _create(config: dict[str, Any], *names: str) -> None:
     admin = AdminClient(config)
     for future in admin.create_topics([NewTopic(n, 2, 1) for n in names]).values():
         future.result(timeout=30)
