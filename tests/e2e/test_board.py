@@ -301,6 +301,51 @@ def test_every_page_fits_a_phone_without_scrolling_sideways(
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
 
 
+# What a page may take at most on a busy 2-core machine, and weigh with its CSS and scripts.
+LOAD_BUDGET_MS = 2_000
+WEIGHT_BUDGET_BYTES = 200_000
+
+
+def test_every_page_loads_quickly_and_light(
+    browser: Browser, board: str, delivered_order: str
+) -> None:
+    paths = (
+        "/",
+        f"/track/{delivered_order}",
+        "/board",
+        "/topics",
+        "/topics/order.placed",
+        f"/topics/order.placed?q={delivered_order}",
+        f"/follow?order_id={delivered_order}",
+    )
+    for path in paths:
+        # The board's caches warm (an admin reading, a schema), the browser's cold.
+        httpx.get(f"{board}{path}", timeout=30)
+        page = _page(browser)
+        page.goto(f"{board}{path}")
+        timing = page.evaluate(
+            """() => {
+                const nav = performance.getEntriesByType("navigation")[0];
+                const parts = performance.getEntriesByType("resource");
+                return {
+                    server: nav.responseStart - nav.requestStart,
+                    loaded: nav.loadEventEnd,
+                    bytes: nav.encodedBodySize
+                        + parts.reduce((sum, r) => sum + r.encodedBodySize, 0),
+                    external: parts.filter((r) => !r.name.startsWith(location.origin)).length,
+                };
+            }"""
+        )
+        print(
+            f"{path.replace(delivered_order, '<id>'):<28} server {timing['server']:6.0f} ms  "
+            f"loaded {timing['loaded']:6.0f} ms  {timing['bytes'] / 1024:5.1f} KiB"
+        )
+        assert timing["external"] == 0, path  # nothing from a CDN or anywhere else
+        assert timing["loaded"] < LOAD_BUDGET_MS, (path, timing)
+        assert timing["bytes"] < WEIGHT_BUDGET_BYTES, (path, timing)
+        page.context.close()
+
+
 def _kitchen_lag(page: Page) -> int:
     text = page.locator('.lag-total[data-group="kitchen"] strong').text_content() or "-1"
     return int(text)
