@@ -87,6 +87,10 @@ broker action node *ARGS:
 topics:
     {{run}} pizza-ctl topics
 
+# Dead letters of a DLQ topic; replay chosen ones to their source: just dlq-replay order.placed.dlq --offset 0:3
+dlq-replay topic *ARGS:
+    {{run}} pizza-ctl dlq-replay {{topic}} {{ARGS}}
+
 # Create or update the platform's topics (declared in pizza_common.contracts).
 topics-apply:
     {{run}} pizza-ctl topics-apply
@@ -124,6 +128,10 @@ typecheck:
 # Lint, type-check, then run every test (starts its own Kafka and registry on other ports).
 test *ARGS: lint typecheck
     {{run}} pytest {{ARGS}}
+
+# Rewrite docs/screenshots/*.png: the web board's pages in Chromium, on a platform of its own.
+screenshots:
+    PIZZA_SCREENSHOTS=docs/screenshots {{run}} pytest tests/e2e/test_board.py
 
 # Rewrite docs/openapi/*.json from what the services serve (after a deliberate API change).
 openapi:

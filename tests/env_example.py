@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
+from board_svc.settings import BoardSettings
 from delivery_svc.settings import DeliverySettings
 from kitchen_svc.settings import KitchenSettings
 from order_svc.settings import OrderSettings
@@ -38,6 +39,7 @@ SECTIONS: list[tuple[str, type[BaseSettings]]] = [
         KitchenSettings,
     ),
     ("delivery_svc", DeliverySettings),
+    ("board_svc, the web board", BoardSettings),
 ]
 
 

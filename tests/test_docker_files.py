@@ -50,6 +50,7 @@ RUNTIME_BASE = f"python:{PYTHON}-slim"
 BUILDER, RUNTIME = "builder", "runtime"
 # Service name -> the host port it publishes (on 127.0.0.1).
 PUBLISHED = {
+    "board": 8000,
     "order": 8001,
     "payment": 8002,
     "delivery": 8004,
@@ -63,6 +64,8 @@ PUBLISHED = {
 }
 SERVICES = {*PUBLISHED, "kitchen", "init", "lag-exporter"}
 SCALABLE = "kitchen"
+# Services that keep nothing on disk: no data volume.
+STATELESS = frozenset({"board"})
 IDP = "keycloak"
 KEYCLOAK_IMAGE = "quay.io/keycloak/keycloak"
 REALM = "pizza"
@@ -74,6 +77,7 @@ BUILT_FROM = {
     "payment": "payment_svc",
     "kitchen": "kitchen_svc",
     "delivery": "delivery_svc",
+    "board": "board_svc",
     INIT: "infra",
     "lag-exporter": "infra",
 }
@@ -291,6 +295,7 @@ KAFKA_PRINCIPALS = {
     "kitchen": "kitchen-svc",
     "delivery": "delivery-svc",
     "lag-exporter": "lag-exporter",
+    "board": "board",
     INIT: ADMIN_PRINCIPAL,
 }
 
@@ -454,7 +459,7 @@ def _build_problems(
     value = {**stage.env, **_env(service)}.get(host)
     if name != INIT and value != "0.0.0.0":
         problems.append(f"{where}: listens on {host}={value} (image and environment), not 0.0.0.0")
-    if settings.service:
+    if settings.service and name not in STATELESS:
         var_dir = stage.env.get("PIZZA_VAR_DIR")
         mounts = {
             mount["target"]: mount

@@ -33,7 +33,15 @@ def test_ps_lists_the_monitor_and_the_exporter_serves_lag(platform: RunningPlatf
 @pytest.mark.skipif(prometheus.binary() is None, reason="prometheus is not installed")
 def test_prometheus_scrapes_every_process(platform: RunningPlatform) -> None:
     url = f"http://127.0.0.1:{platform.env['PROMETHEUS_PORT']}/api/v1/targets"
-    wanted = {"order_svc", "payment-1", "payment-2", "delivery_svc", "kitchen-1", "lag-exporter"}
+    wanted = {
+        "order_svc",
+        "payment-1",
+        "payment-2",
+        "delivery_svc",
+        "kitchen-1",
+        "lag-exporter",
+        "board_svc",
+    }
     deadline = time.monotonic() + 60
     health: dict[str, str] = {}
     while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_up_reports_every_service_healthy(platform: RunningPlatform) -> None:
     ps = platform.just("ps")
     assert ps.returncode == 0, ps.stdout + ps.stderr
-    for service in ("payment", "order", "kitchen", "delivery"):
+    for service in ("payment", "order", "kitchen", "delivery", "board"):
         assert f"\n{service} " in "\n" + ps.stdout
     assert "DOWN" not in ps.stdout
     assert "NOTREADY" not in ps.stdout

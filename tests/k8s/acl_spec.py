@@ -4,6 +4,8 @@ One entry per principal: ``(resource type, name, pattern) -> operations``, the s
 Kafka ACL binding (allow, any host). ``PLATFORM`` is the platform's own ACL table
 (``pizza_common.contracts.ACLS``, what the local brokers enforce) in Strimzi's words;
 ``CHART_ONLY`` are the chart's own users (the set-up user, the registry's storage).
+Every principal of the table has its KafkaUser: the chart runs every process of the
+platform, the web board included.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ Grants = dict[Resource, frozenset[str]]
 
 # Kafka's resource types as Strimzi's KafkaUser names them.
 STRIMZI_TYPES = {"TOPIC": "topic", "GROUP": "group", "TRANSACTIONAL_ID": "transactionalId"}
+
+
+# Kafka's operations as Strimzi names them (READ -> Read, DESCRIBE_CONFIGS -> DescribeConfigs).
+def _strimzi_operation(operation: str) -> str:
+    return "".join(word.title() for word in operation.split("_"))
 
 
 def _topic(name: str, pattern: str = "literal") -> Resource:
@@ -35,7 +42,7 @@ def _platform() -> dict[str, Grants]:
             "prefix" if grant.prefixed else "literal",
         )
         table.setdefault(grant.principal, {}).setdefault(resource, set()).add(
-            grant.operation.title()
+            _strimzi_operation(grant.operation)
         )
     for grants in table.values():
         for resource, operations in grants.items():

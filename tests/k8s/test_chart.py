@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from board_svc.settings import BoardSettings
 from delivery_svc.settings import DeliverySettings
 from kitchen_svc.settings import KitchenSettings
 from order_svc.settings import OrderSettings
 from payment_svc.settings import PaymentSettings
-from pizza_common.contracts import KITCHEN_GROUP, ORDER_PLACED, TOPICS
+from pizza_common.contracts import BOARD_PRINCIPAL, KITCHEN_GROUP, ORDER_PLACED, TOPICS
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
 from pizza_infra.servers.keycloak import REALM_FILE
@@ -163,11 +164,56 @@ def _check_container(workload: Manifest, container: dict[str, Any]) -> None:
         assert {"livenessProbe", "readinessProbe"} <= set(container)
 
 
+def test_the_board_runs_as_its_own_principal_and_client_with_probes(
+    rendered: list[Manifest],
+) -> None:
+    workload = workloads(rendered)[f"{RELEASE}-board"]
+    (container,) = containers(workload)
+    port = BoardSettings().port
+    assert (workload["kind"], workload["spec"]["replicas"]) == ("Deployment", 1)
+    assert container["image"].endswith("/pizza-board:0.1.0")
+    assert container["ports"] == [{"name": "http", "containerPort": port}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["KAFKA_SASL_USERNAME"]["value"] == BOARD_PRINCIPAL
+    assert env["BOARD_OAUTH_CLIENT_ID"]["value"] == "board"
+    assert env["BOARD_OAUTH_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "PIZZA_SECRET_BOARD"
+    )
+    assert env["BOARD_ORDER_URL"]["value"] == f"http://{RELEASE}-order:{OrderSettings().port}"
+    assert env["BOARD_DELIVERY_URL"]["value"] == (
+        f"http://{RELEASE}-delivery:{DeliverySettings().port}"
+    )
+    watched = env["BOARD_TARGETS"]["value"]
+    for name, settings in SERVICES.items():
+        assert f"http://{RELEASE}-{name}:{settings().port}" in watched
+    service = named(rendered, "Service", f"{RELEASE}-board")
+    assert service["spec"]["ports"][0]["port"] == port
+    assert service["spec"]["selector"] == workload["spec"]["selector"]["matchLabels"]
+
+
+def test_no_pod_reaches_the_board_unless_allowed(chart: Chart, rendered: list[Manifest]) -> None:
+    # It has no login and reads every order: only port-forward (and the kubelet) reach it.
+    policy = named(rendered, "NetworkPolicy", f"{RELEASE}-board")
+    selector = workloads(rendered)[f"{RELEASE}-board"]["spec"]["selector"]
+    assert policy["spec"]["podSelector"] == selector
+    assert (policy["spec"]["policyTypes"], policy["spec"]["ingress"]) == (["Ingress"], [])
+    opened = chart.render("board.allowFrom[0].podSelector.matchLabels.app=prometheus")
+    (rule,) = named(opened, "NetworkPolicy", f"{RELEASE}-board")["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "prometheus"}}}]
+
+
+def test_the_board_can_be_left_out(chart: Chart) -> None:
+    manifests = chart.render("board.enabled=false")
+    assert not [m for m in manifests if m["metadata"]["name"] == f"{RELEASE}-board"]
+
+
 def test_every_container_is_non_root_read_only_limited_and_probed(
     rendered: list[Manifest],
 ) -> None:
     found = workloads(rendered)
-    assert len(found) >= len(SERVICES) + 6  # + registry, keycloak, otel, jaeger, lag, setup
+    assert len(found) >= len(SERVICES) + 7  # + board, registry, keycloak, otel, jaeger, lag, setup
     for workload in found.values():
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True

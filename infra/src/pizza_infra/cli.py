@@ -3,7 +3,7 @@
 The platform: ``up`` (infra, schemas, then every service, waiting until each answers),
 ``down``, ``ps``, ``logs``, ``stop``, ``start``, ``scale``, ``lag``. The infrastructure
 alone: ``infra up|down|status``, ``broker``, ``topics``, ``topics-apply``,
-``schemas-register``, ``schemas-check``. The Helm chart: ``chart-topics``,
+``schemas-register``, ``schemas-check``, ``dlq-replay``. The Helm chart: ``chart-topics``,
 ``chart-tools``. Scenarios: ``demo``, ``bench``, ``chaos``,
 ``order``.
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from pizza_common.kafka import registry_client
+from pizza_infra.admin import dlq
 from pizza_infra.admin.access import apply_access
 from pizza_infra.admin.lag import consumer_lag, total_lag
 from pizza_infra.admin.schemas import check_all, register_all
@@ -174,6 +175,27 @@ def topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def dlq_replay(args: argparse.Namespace) -> int:
+    dlq.check_topic(args.topic)
+    positions = dlq.parse_positions(args.offset)
+    config = admin_config(InfraSettings())
+    letters = dlq.read_dead_letters(config, args.topic)
+    if not positions and not args.all:
+        print(f"{len(letters)} dead letter(s) in {args.topic}; nothing replayed")
+        for letter in letters:
+            key = (letter.key or b"").decode(errors="replace")
+            print(f"  {letter.partition}:{letter.offset}  key {key}  {letter.reason}")
+        if letters:
+            print("replay with --offset <partition>:<offset> (repeatable) or --all")
+        return 0
+    chosen = dlq.choose(letters, positions, everything=args.all)
+    dlq.replay(config, chosen)
+    for letter in chosen:
+        print(f"{letter.position} -> {letter.source_topic}")
+    print(f"{len(chosen)} dead letter(s) replayed")
+    return 0
+
+
 def topics_apply(args: argparse.Namespace) -> int:
     settings = InfraSettings()
     for change in apply_topics(settings, load_topics(settings)) or ["topics up to date"]:
@@ -323,6 +345,21 @@ def parser() -> argparse.ArgumentParser:
     ):
         sub = command(name, handler, text)
         sub.add_argument("--schemas-dir", type=Path, default=None, help="default: schemas/")
+
+    sub = command(
+        "dlq-replay",
+        dlq_replay,
+        "list a dead-letter topic's records, or send chosen ones back to their source topic",
+    )
+    sub.add_argument("topic", help="the dead-letter topic, e.g. order.placed.dlq")
+    sub.add_argument(
+        "--offset",
+        action="append",
+        default=[],
+        metavar="PARTITION:OFFSET",
+        help="replay this dead letter (repeatable)",
+    )
+    sub.add_argument("--all", action="store_true", help="replay every dead letter of the topic")
 
     command(
         "chart-topics",

@@ -18,13 +18,22 @@ from pizza_infra.config import InfraSettings
 
 # The confidential clients (client credentials only); payment-svc is no client of its
 # own but the audience of the payment scopes.
-CLIENTS: Final = ("order-svc", "kitchen-svc", "delivery-svc", "lag-exporter", "pizza-admin")
+CLIENTS: Final = (
+    "order-svc",
+    "kitchen-svc",
+    "delivery-svc",
+    "lag-exporter",
+    "pizza-admin",
+    "board",
+)
 # The supervisor's process name -> the client it authenticates as.
 SERVICE_CLIENTS: Final = {
     "order": "order-svc",
     "kitchen": "kitchen-svc",
     "delivery": "delivery-svc",
     "monitor": "lag-exporter",
+    # The web board reads any order for operators (orders:read, its realm default).
+    "board": "board",
 }
 # The operator's client: infra's own calls to payment's admin API (demos, chaos).
 OPERATOR_CLIENT: Final = "pizza-admin"

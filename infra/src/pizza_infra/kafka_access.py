@@ -21,6 +21,7 @@ from typing import Any, Final
 from pydantic import SecretStr
 
 from pizza_common.contracts import (
+    BOARD_PRINCIPAL,
     DELIVERY_PRINCIPAL,
     KITCHEN_PRINCIPAL,
     LAG_EXPORTER_PRINCIPAL,
@@ -41,6 +42,7 @@ SERVICE_PRINCIPALS: Final = {
     "kitchen": KITCHEN_PRINCIPAL,
     "delivery": DELIVERY_PRINCIPAL,
     "monitor": LAG_EXPORTER_PRINCIPAL,
+    "board": BOARD_PRINCIPAL,
 }
 
 

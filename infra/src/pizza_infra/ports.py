@@ -17,6 +17,7 @@ DEFAULT_PORTS: Final[dict[str, int]] = {
     "ORDER_PORT": PORTS.order,
     "PAYMENT_PORT": PORTS.payment,
     "DELIVERY_PORT": PORTS.delivery,
+    "BOARD_PORT": PORTS.board,  # the web board
     "KITCHEN_PORT": PORTS.kitchen,
     "PAYMENT_INSTANCE_PORT": PORTS.payment_instance,
     # The platform's monitoring and process manager (circus uses this port and the next).

@@ -26,7 +26,6 @@ from order_svc.recovery import RecoveryWorker
 from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
 from order_svc.store import OrderStore
-from order_svc.tokens import ClientCredentials, client_credentials
 from order_svc.tracking import TrackingTokens
 from pizza_common.contracts import OrderPlaced
 from pizza_common.kafka import (
@@ -36,6 +35,7 @@ from pizza_common.kafka import (
     producer_config,
     registry_client,
 )
+from pizza_common.oauth import ClientCredentials, client_credentials
 from pizza_common.runtime import database_problem, open_database
 from pizza_common.web import TokenCheck, service_app
 

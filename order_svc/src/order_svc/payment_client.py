@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from order_svc.breaker import CircuitBreaker, CircuitOpen, State, Verdict
 from order_svc.domain import ChargeState, ChargeStatus
-from order_svc.tokens import ClientCredentials, TokenUnavailable
+from pizza_common.oauth import ClientCredentials, TokenUnavailable
 
 log = structlog.get_logger(__name__)
 TRANSIENT_STATUS = frozenset({409, 502, 503, 504})

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pizza_common.kafka import KafkaSettings, connection_config, consumer_config, producer_config
+from pizza_common.kafka import (
+    KafkaSettings,
+    admin_config,
+    connection_config,
+    consumer_config,
+    producer_config,
+)
 
 
 def test_without_a_username_the_client_connects_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,11 +49,12 @@ def test_an_unknown_mechanism_is_refused() -> None:
         KafkaSettings(kafka_sasl_mechanism="GSSAPI")  # type: ignore[arg-type]
 
 
-def test_producers_and_consumers_carry_the_credentials() -> None:
+def test_producers_consumers_and_admin_clients_carry_the_credentials() -> None:
     settings = KafkaSettings(kafka_sasl_username="order-svc", kafka_sasl_password="pw")  # type: ignore[arg-type]
     producer = producer_config(settings, client_id="p")
     consumer = consumer_config(settings, group_id="g", client_id="c")
-    for config in (producer, consumer):
+    admin = admin_config(settings, client_id="a")
+    for config in (producer, consumer, admin):
         assert config["sasl.username"] == "order-svc"
         assert config["sasl.password"] == "pw"
     assert producer["enable.idempotence"] is True

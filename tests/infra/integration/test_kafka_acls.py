@@ -7,6 +7,8 @@ error code.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -22,6 +24,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
+from board_svc.kafka_admin import ClusterReader
+from board_svc.record_reader import RecordReader
 from pizza_common.contracts import (
     ACLS,
     KITCHEN_GROUP,
@@ -188,3 +192,46 @@ def test_acls_are_applied_as_declared(infra: InfraSettings) -> None:
         future.result()
     assert apply_acls(admin) == [f"revoked {binding(stray)}"]
     assert apply_access(infra) == []
+
+
+def test_board_reads_records_and_offsets_but_writes_and_joins_nothing(
+    infra: InfraSettings,
+) -> None:
+    assert produce_error(admin_config(infra), ORDER_READY) is None  # a record to read
+    # A group with a committed offset, for the board to describe.
+    committer = Consumer(admin_config(infra, **{"group.id": "board-acl-test"}))
+    try:
+        for attempt in range(60):  # the group's coordinator may still be loading
+            try:
+                committer.commit(offsets=[TopicPartition(ORDER_READY, 0, 0)], asynchronous=False)
+                break
+            except KafkaException:
+                if attempt == 59:
+                    raise
+                time.sleep(0.5)
+    finally:
+        committer.close()
+
+    board = service_settings(infra, "board")
+    snapshot = asyncio.run(ClusterReader(board, cache_seconds=1).snapshot())
+    assert snapshot.error is None
+    assert ORDER_READY in snapshot.topics
+    assert snapshot.groups["board-acl-test"].committed == {(ORDER_READY, 0): 0}
+    assert asyncio.run(ClusterReader(board, cache_seconds=1).topic_configs(ORDER_READY))
+    fullest = max(snapshot.topics[ORDER_READY].partitions, key=lambda p: p.retained)
+    assert fullest.retained >= 1
+    # Its record reader holds no READ on any group, and needs none.
+    ranges = [(fullest.partition, fullest.start, fullest.end)]
+    assert RecordReader(board).read(ORDER_READY, ranges)
+
+    error = produce_error(as_service(infra, "board"), ORDER_READY)
+    assert error is not None
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    consumer = Consumer(
+        as_service(infra, "board", **{"group.id": KITCHEN_GROUP, "auto.offset.reset": "earliest"})
+    )
+    consumer.subscribe([ORDER_PLACED])
+    try:
+        assert consume_error(consumer).code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+    finally:
+        consumer.close()

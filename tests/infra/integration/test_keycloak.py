@@ -35,6 +35,7 @@ EXPECTED = {
         {"orders:read", "payments:read"},
         {"order-svc", "delivery-svc", "payment-svc"},
     ),
+    "board": ({"orders:read"}, {"order-svc", "delivery-svc"}),
 }
 
 

@@ -34,7 +34,10 @@ def _wait(what: str, probe: Any, timeout_s: float = 60) -> Any:
 
 @pytest.fixture
 def platform() -> PlatformSettings:
-    ports = {name: free_port() for name in ("order", "payment", "delivery", "kitchen", "monitor")}
+    ports = {
+        name: free_port()
+        for name in ("order", "payment", "delivery", "kitchen", "monitor", "board")
+    }
     return PlatformSettings(
         order_port=ports["order"],
         payment_instance_port=ports["payment"],  # one instance, scraped on its own port
@@ -42,6 +45,7 @@ def platform() -> PlatformSettings:
         delivery_port=ports["delivery"],
         kitchen_port=ports["kitchen"],
         monitor_port=ports["monitor"],
+        board_port=ports["board"],
         prometheus_port=free_port(),
     )
 
@@ -99,7 +103,7 @@ def targets(platform: PlatformSettings) -> dict[str, str]:
 def test_prometheus_scrapes_the_platform_and_follows_the_kitchens(
     platform: PlatformSettings, scraped: InfraSettings
 ) -> None:
-    expected = {"order_svc", "payment-1", "delivery_svc", "kitchen-1", "lag-exporter"}
+    expected = {"order_svc", "payment-1", "delivery_svc", "kitchen-1", "lag-exporter", "board_svc"}
     found = _wait(
         "every target scraped once",
         lambda: (
@@ -115,6 +119,7 @@ def test_prometheus_scrapes_the_platform_and_follows_the_kitchens(
         "delivery_svc": "down",
         "kitchen-1": "down",
         "lag-exporter": "up",
+        "board_svc": "down",
     }
     query = f"{prometheus.url(platform)}/api/v1/query"
     lag = httpx.get(query, params={"query": "pizza_consumer_lag"}, timeout=5).json()

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pizza_common.contracts import ORDER_PLACED, ORDER_READY, TOPICS, dead_letter_topic
+from pizza_common.contracts import (
+    ORDER_PLACED,
+    ORDER_READY,
+    PRINCIPALS,
+    TOPICS,
+    dead_letter_topic,
+)
 from pizza_infra.admin.topics import load_topics
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.identity import CLIENTS, placeholder, secret_file
@@ -152,6 +158,7 @@ def test_each_service_gets_its_own_kafka_principal(
         assert f"KAFKA_SASL_USERNAME = {principal}" in env(service)
         assert f"KAFKA_SASL_PASSWORD = {secret}" in env(service)
     assert "KAFKA_SASL" not in env("payment")  # payment speaks HTTP only
+    assert sorted(SERVICE_PRINCIPALS.values()) == sorted(PRINCIPALS)  # the board's too
 
 
 def test_order_svc_is_pointed_at_the_payment_port_in_use(
@@ -310,6 +317,9 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
         "ORDER_OAUTH_CLIENT_ID",
         "ORDER_OAUTH_CLIENT_SECRET",
         "ORDER_OAUTH_TOKEN_URL",
+        "BOARD_OAUTH_CLIENT_ID",
+        "BOARD_OAUTH_CLIENT_SECRET",
+        "BOARD_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "PAYMENT_AUTH_AUDIENCE",
         "ORDER_AUTH_ISSUER",
@@ -339,6 +349,13 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     delivery_env = ini.split("[env:delivery]")[1].split("[")[0]
     assert f"DELIVERY_AUTH_ISSUER = {issuer}" in delivery_env
     assert "DELIVERY_AUTH_AUDIENCE = delivery-svc" in delivery_env
+    # The board reads any order for operators with its own client's orders:read tokens,
+    # and checks no token itself.
+    board_env = ini.split("[env:board]")[1].split("\n[")[0]
+    assert "BOARD_OAUTH_CLIENT_ID = board" in board_env
+    assert f"BOARD_OAUTH_CLIENT_SECRET = {secret_file(settings, 'board').read_text()}" in board_env
+    assert f"BOARD_OAUTH_TOKEN_URL = {token_url}" in board_env
+    assert "BOARD_AUTH_ISSUER" not in board_env
 
 
 def test_without_keycloak_no_service_sends_or_checks_tokens(
@@ -346,6 +363,7 @@ def test_without_keycloak_no_service_sends_or_checks_tokens(
 ) -> None:
     for name in (
         "ORDER_OAUTH_TOKEN_URL",
+        "BOARD_OAUTH_TOKEN_URL",
         "PAYMENT_AUTH_ISSUER",
         "ORDER_AUTH_ISSUER",
         "DELIVERY_AUTH_ISSUER",

@@ -1,5 +1,6 @@
-"""order_svc's client-credentials token source against the test identity provider on
-127.0.0.1 (a thread of this test), and the payment client's use of it."""
+"""The shared client-credentials token source (pizza_common.oauth) against the test
+identity provider on 127.0.0.1 (a thread of this test), and order_svc's payment client's
+use of it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from order_svc.payment_client import PaymentClient, PaymentUnavailable
-from order_svc.tokens import ClientCredentials, TokenUnavailable, client_credentials
+from pizza_common.oauth import ClientCredentials, TokenUnavailable, client_credentials
 from tests.oauth_server import ORDER_CLIENT, OAuthServer
 from tests.order_svc.unit.test_payment_client import CHARGE, Payment, ok, status
 

@@ -6,6 +6,7 @@ service's domain may import it.
 
 from pizza_common.contracts._acls import (
     ACLS,
+    BOARD_PRINCIPAL,
     DELIVERY_PRINCIPAL,
     KITCHEN_PRINCIPAL,
     KITCHEN_TRANSACTIONAL_ID_PREFIX,
@@ -52,6 +53,7 @@ from pizza_common.contracts._topics import TOPICS, Topic
 
 __all__ = [
     "ACLS",
+    "BOARD_PRINCIPAL",
     "CENT",
     "CONSUMER_GROUPS",
     "DELIVERY_GROUP",

@@ -24,13 +24,20 @@ ORDER_PRINCIPAL: Final = "order-svc"
 KITCHEN_PRINCIPAL: Final = "kitchen-svc"
 DELIVERY_PRINCIPAL: Final = "delivery-svc"
 LAG_EXPORTER_PRINCIPAL: Final = "lag-exporter"
-PRINCIPALS: Final = (ORDER_PRINCIPAL, KITCHEN_PRINCIPAL, DELIVERY_PRINCIPAL, LAG_EXPORTER_PRINCIPAL)
+BOARD_PRINCIPAL: Final = "board"
+PRINCIPALS: Final = (
+    ORDER_PRINCIPAL,
+    KITCHEN_PRINCIPAL,
+    DELIVERY_PRINCIPAL,
+    LAG_EXPORTER_PRINCIPAL,
+    BOARD_PRINCIPAL,
+)
 
 # Each kitchen instance's transactional id starts so (then its instance id): a restarted
 # instance fences its own earlier incarnation, and no other principal can fence kitchens.
 KITCHEN_TRANSACTIONAL_ID_PREFIX: Final = f"{KITCHEN_GROUP}-tx-"
 
-Operation = Literal["READ", "WRITE", "DESCRIBE"]
+Operation = Literal["READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS"]
 Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID"]
 
 
@@ -82,4 +89,14 @@ ACLS: tuple[Grant, ...] = (
     # (the end offsets, the groups' committed offsets).
     Grant(LAG_EXPORTER_PRINCIPAL, "DESCRIBE", "TOPIC", "*"),
     Grant(LAG_EXPORTER_PRINCIPAL, "DESCRIBE", "GROUP", "*"),
+    # The web board shows the cluster and its records, and changes nothing: it describes
+    # every topic (partitions, offsets) and its settings, reads records of every topic (the
+    # record browser, an order's events), and describes every group (members, committed
+    # offsets, lag). Its record reader assigns partitions by hand and never commits: it
+    # carries a group id only because the client requires one, and never joins that group
+    # or reads its offsets, so it holds no READ on any group.
+    Grant(BOARD_PRINCIPAL, "DESCRIBE", "TOPIC", "*"),
+    Grant(BOARD_PRINCIPAL, "DESCRIBE_CONFIGS", "TOPIC", "*"),
+    Grant(BOARD_PRINCIPAL, "READ", "TOPIC", "*"),
+    Grant(BOARD_PRINCIPAL, "DESCRIBE", "GROUP", "*"),
 )

@@ -15,7 +15,12 @@ from pizza_common.kafka._codec import (
     EventEncodeError,
     registry_client,
 )
-from pizza_common.kafka._config import connection_config, consumer_config, producer_config
+from pizza_common.kafka._config import (
+    admin_config,
+    connection_config,
+    consumer_config,
+    producer_config,
+)
 from pizza_common.kafka._consumer import (
     AfterCommit,
     ConsumedEvent,
@@ -48,6 +53,7 @@ __all__ = [
     "PublishError",
     "RejectedEvent",
     "SchemaRegistryClient",
+    "admin_config",
     "connection_config",
     "consumer_config",
     "consumer_problem",

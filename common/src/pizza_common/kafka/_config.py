@@ -44,6 +44,16 @@ def producer_config(settings: KafkaSettings, *, client_id: str, **overrides: Any
     }
 
 
+def admin_config(settings: KafkaSettings, *, client_id: str, **overrides: Any) -> dict[str, Any]:
+    """An admin client (topics, offsets, groups) of a process that is not dev tooling: it
+    authenticates as the process's own principal, like its producers and consumers."""
+    return {
+        **connection_config(settings),
+        "client.id": client_id,
+        **overrides,
+    }
+
+
 def consumer_config(
     settings: KafkaSettings, *, group_id: str, client_id: str, **overrides: Any
 ) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def up(say: Say = print) -> int:
     payments = len(platform.pids("payment"))
     say(f"payment API        {platform.settings.url('payment')}  ({payments} instances)")
     say(f"schema registry    {infra.schema_registry_url}")
+    say(f"web board          {platform.settings.url('board')}")
     say(f"order API          {platform.settings.url('order')}/schema  (OpenAPI UI)")
     say(f"consumer lag       {platform.settings.url('monitor')}/metrics")
     say(f"traces (Zipkin)    {infra.zipkin_url}/zipkin/")

@@ -113,10 +113,23 @@ def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict
         "OTEL_TRACES_EXPORTER": "zipkin",
         "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"{infra.zipkin_url}/api/v2/spans",
         **({"ORDER_PAYMENT_URL": platform.url("payment")} if name == "order" else {}),
+        **(_board_wiring(platform, infra) if name == "board" else {}),
         **identity_env(infra, name, SERVICES[name].env_prefix),
         **service_kafka_env(infra, name),
     }
     return {key: value for key, value in wiring.items() if key not in os.environ}
+
+
+def _board_wiring(platform: PlatformSettings, infra: InfraSettings) -> dict[str, str]:
+    """The board watches what Prometheus scrapes (the targets file follows ``just scale``),
+    links traces to Zipkin and searches the services' log files."""
+    return {
+        "BOARD_ORDER_URL": platform.url("order"),
+        "BOARD_DELIVERY_URL": platform.url("delivery"),
+        "BOARD_TARGETS_FILE": str(prometheus.targets_file(infra)),
+        "BOARD_TRACE_URL": f"{infra.zipkin_url}/zipkin/traces/{{trace_id}}",
+        "BOARD_LOG_DIR": str(infra.log_dir),
+    }
 
 
 @dataclass(frozen=True)

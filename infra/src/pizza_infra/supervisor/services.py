@@ -1,5 +1,5 @@
-"""The platform's processes: the four services and the lag exporter (``monitor``); which
-module, which port, how many.
+"""The platform's processes: the four services, the lag exporter (``monitor``) and the web
+board; which module, which port, how many.
 
 Kitchen instances each listen on a port of their own (8011, 8012, …). Payment instances
 (``PAYMENTS``, default 2) share one address, the payment port: circus holds that listening
@@ -43,9 +43,11 @@ SERVICES: dict[str, Service] = {
         Service("delivery", "delivery_svc", "DELIVERY_"),
         # Not a service but the platform's lag monitoring, run and listed like one.
         Service("monitor", "pizza_infra.lag_exporter", "LAG_EXPORTER_", instance="lag-exporter"),
+        # The web board: reads the others' public APIs, Kafka's admin API and the registry.
+        Service("board", "board_svc", "BOARD_"),
     )
 }
-START_ORDER = ("payment", "order", "kitchen", "delivery", "monitor")
+START_ORDER = ("payment", "order", "kitchen", "delivery", "monitor", "board")
 
 
 class PlatformSettings(BaseSettings):
@@ -56,6 +58,7 @@ class PlatformSettings(BaseSettings):
     order_port: int = DEFAULT_PORTS["ORDER_PORT"]
     payment_port: int = DEFAULT_PORTS["PAYMENT_PORT"]  # the one address of all payment instances
     delivery_port: int = DEFAULT_PORTS["DELIVERY_PORT"]
+    board_port: int = DEFAULT_PORTS["BOARD_PORT"]
     # Kitchen instance n listens on kitchen_port + n - 1 (8011, 8012, ...).
     kitchen_port: int = DEFAULT_PORTS["KITCHEN_PORT"]
     kitchens: int = Field(default=1, ge=0, le=MAX_KITCHENS)

@@ -1,14 +1,15 @@
-"""order_svc's access token for payment_svc: OAuth2 client credentials at the identity
-provider (Authlib's httpx client), kept ready so that a charge never waits for it.
+"""A service's access token for another's API: OAuth2 client credentials at the identity
+provider (Authlib's httpx client), kept ready so that a call never waits for it (order_svc
+towards payment_svc, the board towards order_svc and delivery_svc).
 
 - A token is cached until shortly before it expires (``min_left_s``), and a background
   task fetches the next one ahead of time (when ``refresh_ahead_s`` of its life is left,
   or half of it for short-lived tokens).
 - While the provider is down the cached token stays in use until it expires; the
   background task keeps trying, backing off.
-- With no usable token a charge asks once itself; if that fails too it gets
-  :class:`TokenUnavailable` at once (for ``retry_s``, so a burst of orders does not
-  hammer a provider that is down), which the payment client treats as payment
+- With no usable token a call asks once itself; if that fails too it gets
+  :class:`TokenUnavailable` at once (for ``retry_s``, so a burst of calls does not
+  hammer a provider that is down); order_svc's payment client treats that as payment
   unavailable.
 """
 
@@ -25,7 +26,7 @@ import structlog
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-log = structlog.get_logger("order_svc.tokens")
+log = structlog.get_logger(__name__)
 
 # What the provider (or the way to it) can fail with: each means "no new token now".
 _FAILURES = (httpx2.HTTPError, OAuthError, ValueError, KeyError, TypeError, TimeoutError)
@@ -89,7 +90,7 @@ class ClientCredentials:
             return (await self._fetch()).value
 
     def invalidate(self, value: str) -> None:
-        """Payment refused ``value``: never send it again."""
+        """The called service refused ``value``: never send it again."""
         if self._token is not None and self._token.value == value:
             self._token = None
 

@@ -1,0 +1,185 @@
+"""Reading the cluster through Kafka's admin API, and sharing each reading for a second.
+
+One :class:`ClusterReader` serves every viewer: whatever number of pages are open, the
+broker is asked at most once per ``cache_seconds`` (topics, offsets, groups). The calls
+block, so they run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
+
+from board_svc.cluster import (
+    ClusterSnapshot,
+    GroupMember,
+    GroupState,
+    PartitionState,
+    TopicState,
+)
+from pizza_common.kafka import KafkaSettings, admin_config
+
+log = structlog.get_logger(__name__)
+
+TIMEOUT_S = 5
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class BrokerCost:
+    """What the board's admin client has asked of the brokers since it started (from
+    librdkafka's own statistics, so every request counts, metadata included)."""
+
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    snapshots: int = 0
+
+
+class ClusterReader:
+    def __init__(self, settings: KafkaSettings, cache_seconds: float) -> None:
+        self.cost = BrokerCost()
+        self._admin = AdminClient(
+            admin_config(
+                settings,
+                client_id="board-admin",
+                **{"statistics.interval.ms": 1000, "stats_cb": self._on_stats},
+            )
+        )
+        self._cache_s = cache_seconds
+        self._snapshot: ClusterSnapshot | None = None
+        self._configs: dict[str, tuple[float, dict[str, str]]] = {}
+        self._lock = asyncio.Lock()
+        self._blocking = threading.Lock()
+
+    def _on_stats(self, text: str) -> None:
+        stats = json.loads(text)
+        self.cost.requests = int(stats.get("tx", 0))
+        self.cost.bytes_sent = int(stats.get("tx_bytes", 0))
+        self.cost.bytes_received = int(stats.get("rx_bytes", 0))
+
+    async def snapshot(self) -> ClusterSnapshot:
+        """The cluster as of at most ``cache_seconds`` ago; viewers asking together wait
+        for one reading."""
+        async with self._lock:
+            cached = self._snapshot
+            if cached is not None and time.time() - cached.taken_at < self._cache_s:
+                return cached
+            fresh = await self._in_thread(self._read)
+            self._snapshot = fresh
+            return fresh
+
+    async def topic_configs(self, topic: str) -> dict[str, str]:
+        """The topic's settings that differ from the broker's defaults (cached likewise)."""
+        cached = self._configs.get(topic)
+        if cached is not None and time.time() - cached[0] < self._cache_s:
+            return cached[1]
+        configs = await self._in_thread(lambda: self._read_configs(topic))
+        self._configs[topic] = (time.time(), configs)
+        return configs
+
+    async def _in_thread(self, read: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._blocking:
+                try:
+                    return read()
+                finally:
+                    self._admin.poll(0)  # serves the statistics callback
+
+        return await asyncio.to_thread(locked)
+
+    def _read(self) -> ClusterSnapshot:
+        self.cost.snapshots += 1
+        now = time.time()
+        try:
+            return ClusterSnapshot(now, self._read_topics(), self._read_groups())
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("cluster not readable", error=str(exc))
+            return ClusterSnapshot(now, {}, {}, error=str(exc))
+
+    def _read_topics(self) -> dict[str, TopicState]:
+        metadata = self._admin.list_topics(timeout=TIMEOUT_S).topics
+        names = sorted(name for name in metadata if not name.startswith("__"))
+        partitions = [TopicPartition(t, p) for t in names for p in sorted(metadata[t].partitions)]
+        starts = self._offsets(partitions, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
+        ends = self._offsets(partitions, OffsetSpec.latest())  # type: ignore[no-untyped-call]
+        topics = {}
+        for name in names:
+            states = []
+            for number, p in sorted(metadata[name].partitions.items()):
+                states.append(
+                    PartitionState(
+                        number,
+                        p.leader,
+                        tuple(p.replicas),
+                        tuple(p.isrs),
+                        starts.get((name, number), 0),
+                        ends.get((name, number), 0),
+                    )
+                )
+            topics[name] = TopicState(name, tuple(states))
+        return topics
+
+    def _offsets(self, partitions: list[TopicPartition], spec: Any) -> dict[tuple[str, int], int]:
+        if not partitions:
+            return {}
+        futures = self._admin.list_offsets(
+            {tp: spec for tp in partitions}, request_timeout=TIMEOUT_S
+        )
+        found = {}
+        for tp, future in futures.items():
+            try:
+                found[(tp.topic, tp.partition)] = future.result().offset
+            except KafkaException:
+                continue  # a partition without a leader right now: shown as 0
+        return found
+
+    def _read_groups(self) -> dict[str, GroupState]:
+        listed = self._admin.list_consumer_groups(request_timeout=TIMEOUT_S).result()
+        ids = sorted(group.group_id for group in listed.valid)
+        if not ids:
+            return {}
+        described = self._admin.describe_consumer_groups(ids, request_timeout=TIMEOUT_S)
+        groups = {}
+        for group_id, future in described.items():
+            description = future.result()
+            members = tuple(
+                GroupMember(
+                    m.member_id,
+                    m.client_id,
+                    m.host,
+                    tuple(sorted((tp.topic, tp.partition) for tp in m.assignment.topic_partitions)),
+                )
+                for m in description.members
+            )
+            state = getattr(description.state, "name", str(description.state))
+            groups[group_id] = GroupState(group_id, state, members, self._committed(group_id))
+        return groups
+
+    def _committed(self, group: str) -> dict[tuple[str, int], int]:
+        futures = self._admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group)], request_timeout=TIMEOUT_S
+        )
+        result = futures[group].result()
+        return {
+            (tp.topic, tp.partition): tp.offset
+            for tp in result.topic_partitions or []
+            if tp.offset >= 0  # negative: nothing committed for that partition
+        }
+
+    def _read_configs(self, topic: str) -> dict[str, str]:
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        entries = self._admin.describe_configs([resource], request_timeout=TIMEOUT_S)
+        found = entries[resource].result()
+        return {
+            name: str(entry.value) for name, entry in sorted(found.items()) if not entry.is_default
+        }

@@ -1,0 +1,20 @@
+"""HTML from the package's Jinja templates, autoescaped; fragments are rendered the same
+way for the live updates the pages receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("board_svc", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(template: str, **values: Any) -> str:
+    return ENVIRONMENT.get_template(template).render(**values)
