@@ -301,12 +301,12 @@ def test_every_page_fits_a_phone_without_scrolling_sideways(
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
 
 
-# What a page may take at most on a busy 2-core machine, and weigh with its CSS and scripts.
-LOAD_BUDGET_MS = 2_000
+# What a page may weigh with its CSS and scripts. How fast it loads is printed (with
+# `-s`) for docs/board.md, never asserted: a test does not time a shared machine.
 WEIGHT_BUDGET_BYTES = 200_000
 
 
-def test_every_page_loads_quickly_and_light(
+def test_every_page_is_light_and_self_contained(
     browser: Browser, board: str, delivered_order: str
 ) -> None:
     paths = (
@@ -341,7 +341,6 @@ def test_every_page_loads_quickly_and_light(
             f"loaded {timing['loaded']:6.0f} ms  {timing['bytes'] / 1024:5.1f} KiB"
         )
         assert timing["external"] == 0, path  # nothing from a CDN or anywhere else
-        assert timing["loaded"] < LOAD_BUDGET_MS, (path, timing)
         assert timing["bytes"] < WEIGHT_BUDGET_BYTES, (path, timing)
         page.context.close()
 
