@@ -90,7 +90,9 @@ def test_each_client_gets_exactly_its_scopes_and_audience(
     answer = _token(keycloak, client, secret(keycloak, client))
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["expires_in"] == 300
+    # The realm's 5 minutes, counted from the token's issue second: 299 when a second
+    # ticked between issuing and answering.
+    assert 298 <= body["expires_in"] <= 300
     claims = _claims(keycloak, body["access_token"])
     scopes, audience = EXPECTED[client]
     assert set(claims.get("scope", "").split()) == scopes
