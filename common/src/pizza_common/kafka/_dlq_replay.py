@@ -36,6 +36,14 @@ READ_TIMEOUT_S = 10.0
 ACK_TIMEOUT_S = 30.0
 
 Headers = tuple[tuple[str, bytes], ...]
+# Errors that mean Kafka will not take the records: reported at once, not after retries.
+_REFUSED = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError._AUTHENTICATION,
+    }
+)
 
 
 class ReplayError(Exception):
@@ -175,20 +183,18 @@ def _letter(message: Message) -> DeadLetter:
 def replay_dead_letters(client_config: dict[str, Any], letters: Sequence[DeadLetter]) -> None:
     """Each dead letter back on its source topic, acknowledged by every in-sync replica;
     :class:`ReplayError` if any was not."""
+    errors: list[KafkaError] = []  # the client's: most pass (a broker reconnecting)
+    undelivered: list[KafkaError | None] = []  # per record: None once acknowledged
     producer = Producer(
         {
             **client_config,
             "client.id": "pizza-dlq-replay",
             "enable.idempotence": True,
             "acks": "all",
+            "error_cb": errors.append,
         }
     )
     failures: list[str] = []
-
-    def delivered(error: KafkaError | None, _message: Message) -> None:
-        if error is not None:
-            failures.append(str(error))
-
     try:
         for letter in letters:
             producer.produce(
@@ -196,11 +202,20 @@ def replay_dead_letters(client_config: dict[str, Any], letters: Sequence[DeadLet
                 key=letter.key,
                 value=letter.value,
                 headers=list(letter.replay_headers()),
-                on_delivery=delivered,
+                on_delivery=lambda error, _message: undelivered.append(error),
             )
+        if producer.flush(ACK_TIMEOUT_S) > 0:
+            failures.append(f"not acknowledged within {ACK_TIMEOUT_S:.0f} s")
     except KafkaException as exc:
         failures.append(str(exc))
-    if producer.flush(ACK_TIMEOUT_S) > 0:
-        failures.append(f"not acknowledged within {ACK_TIMEOUT_S:.0f} s")
+    except SystemError as exc:
+        # Refused a producer id (no right to write), confluent-kafka raises the fatal error
+        # and then calls the purged records' callbacks with it still pending: the callback
+        # "fails" and the fatal error comes out as this one's cause.
+        if not isinstance(exc.__cause__, KafkaException):
+            raise
+        failures.append(str(exc.__cause__))
+    failures += [error.str() for error in undelivered if error is not None]
+    failures += [error.str() for error in errors if error.fatal() or error.code() in _REFUSED]
     if failures:
         raise ReplayError(f"replay failed: {'; '.join(sorted(set(failures)))}")
