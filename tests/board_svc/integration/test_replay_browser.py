@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, expect, sync_playwright
+from pydantic import SecretStr
 
 from board_svc.app import create_app
 from board_svc.settings import BoardSettings
@@ -64,7 +65,7 @@ def board_url(infra: InfraSettings, idp: OAuthServer) -> Iterator[str]:  # noqa:
         replay_enabled=True,
         auth_issuer=idp.issuer.url,
         replay_sasl_username=DLQ_REPLAYER_PRINCIPAL,
-        replay_sasl_password=password(infra, DLQ_REPLAYER_PRINCIPAL),
+        replay_sasl_password=SecretStr(password(infra, DLQ_REPLAYER_PRINCIPAL)),
     )
     port = _free_port()
     server = uvicorn.Server(
