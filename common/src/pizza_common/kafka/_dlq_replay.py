@@ -215,6 +215,11 @@ def replay_dead_letters(client_config: dict[str, Any], letters: Sequence[DeadLet
         if not isinstance(exc.__cause__, KafkaException):
             raise
         failures.append(str(exc.__cause__))
+    finally:
+        # Closed now, not when collected: what was not acknowledged is dropped (and
+        # reported), so that closing does not wait for it again.
+        producer.purge()
+        producer.close()
     failures += [error.str() for error in undelivered if error is not None]
     failures += [error.str() for error in errors if error.fatal() or error.code() in _REFUSED]
     if failures:
