@@ -11,7 +11,7 @@ refused); bad input is a clear 4xx, never a 500.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from litestar import Request, Response, post
@@ -92,9 +92,10 @@ def _same_origin(request: AnyRequest) -> None:
     origin = request.headers.get("Origin")
     if origin is None:  # not a browser's cross-site post (curl, the command line)
         return
-    own = f"{request.url.scheme}://{request.headers.get('Host', '')}"
-    if origin != own:
-        raise Refused(403, "Cross-site request", f"a replay is taken from {own} only")
+    # The host alone: behind a proxy that ends TLS the scheme seen here is not the page's.
+    own = request.headers.get("Host", "")
+    if urlsplit(origin).netloc != own:
+        raise Refused(403, "Cross-site request", f"a replay is taken from pages of {own} only")
 
 
 async def _form(request: AnyRequest) -> dict[str, str]:
