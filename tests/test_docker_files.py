@@ -33,6 +33,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 from pydantic_settings import BaseSettings
 
+from pizza_common.contracts import DLQ_REPLAYER_PRINCIPAL
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.config import InfraSettings
 from pizza_infra.identity import PAYMENT_AUDIENCE
@@ -320,6 +321,13 @@ def _kafka_security_problems(services: dict[str, dict[str, Any]]) -> list[str]:
         given = init.get(password_variable(principal))
         if name != INIT and env.get("KAFKA_SASL_PASSWORD") != given:
             problems.append(f"service {name}: its Kafka password is not the one {INIT} sets")
+    # The board replays dead letters as a principal of their own, and only when asked to.
+    board = _env(services.get("board", {}))
+    replayer = (board.get("BOARD_REPLAY_SASL_USERNAME"), board.get("BOARD_REPLAY_SASL_PASSWORD"))
+    if replayer != (DLQ_REPLAYER_PRINCIPAL, init.get(password_variable(DLQ_REPLAYER_PRINCIPAL))):
+        problems.append(f"service board: replays must write as {DLQ_REPLAYER_PRINCIPAL}")
+    if board.get("BOARD_REPLAY_ENABLED") not in ("false", "${BOARD_REPLAY_ENABLED:-false}"):
+        problems.append("service board: replay must be off unless BOARD_REPLAY_ENABLED says")
     return problems
 
 

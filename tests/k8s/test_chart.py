@@ -14,7 +14,13 @@ from delivery_svc.settings import DeliverySettings
 from kitchen_svc.settings import KitchenSettings
 from order_svc.settings import OrderSettings
 from payment_svc.settings import PaymentSettings
-from pizza_common.contracts import BOARD_PRINCIPAL, KITCHEN_GROUP, ORDER_PLACED, TOPICS
+from pizza_common.contracts import (
+    BOARD_PRINCIPAL,
+    DLQ_REPLAYER_PRINCIPAL,
+    KITCHEN_GROUP,
+    ORDER_PLACED,
+    TOPICS,
+)
 from pizza_common.runtime import ServiceSettings
 from pizza_infra.k8s.chart import TOPICS_FILE, topics_document
 from pizza_infra.servers.keycloak import REALM_FILE
@@ -202,6 +208,28 @@ def test_no_pod_reaches_the_board_unless_allowed(chart: Chart, rendered: list[Ma
     opened = chart.render("board.allowFrom[0].podSelector.matchLabels.app=prometheus")
     (rule,) = named(opened, "NetworkPolicy", f"{RELEASE}-board")["spec"]["ingress"]
     assert rule["from"] == [{"podSelector": {"matchLabels": {"app": "prometheus"}}}]
+
+
+def _board_env(manifests: list[Manifest]) -> dict[str, dict[str, Any]]:
+    (container,) = containers(workloads(manifests)[f"{RELEASE}-board"])
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_the_board_is_read_only_unless_replay_is_enabled(
+    chart: Chart, rendered: list[Manifest]
+) -> None:
+    # By default it holds no credential that writes, and replay is off.
+    assert not [name for name in _board_env(rendered) if name.startswith("BOARD_REPLAY")]
+    env = _board_env(chart.render("board.replay.enabled=true"))
+    assert env["BOARD_REPLAY_ENABLED"]["value"] == "true"
+    assert env["BOARD_REPLAY_SASL_USERNAME"]["value"] == DLQ_REPLAYER_PRINCIPAL
+    assert env["BOARD_REPLAY_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": DLQ_REPLAYER_PRINCIPAL,
+        "key": "password",
+    }
+    # Each replay then needs an operator's dlq:replay token for the board.
+    assert env["BOARD_AUTH_ISSUER"]["value"].endswith("/realms/pizza")
+    assert env["BOARD_AUTH_AUDIENCE"]["value"] == "board"
 
 
 def test_the_board_can_be_left_out(chart: Chart) -> None:

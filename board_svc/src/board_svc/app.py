@@ -18,6 +18,7 @@ from board_svc.pages import (
     topics_page,
     track_page,
 )
+from board_svc.replay_route import replay_dead_letters
 from board_svc.runtime import Runtime
 from board_svc.settings import BoardSettings
 from pizza_common.web import service_app
@@ -36,6 +37,7 @@ def create_app(settings: BoardSettings | None = None) -> Litestar:
             board_page,
             topics_page,
             records_page,
+            replay_dead_letters,
             follow_page,
             place_order,
             order_events,

@@ -18,6 +18,7 @@ from board_svc.log_search import search_logs, services_of
 from board_svc.platform_api import Answer, OperatorTokenMissing, Reader
 from board_svc.record_view import instant_ms, is_trace_id, order_of_trace
 from board_svc.rendering import render
+from board_svc.replay import is_dead_letter_topic
 from board_svc.runtime import Board
 from board_svc.schemas import schema_versions
 from board_svc.tracking import tracking_view
@@ -127,6 +128,8 @@ async def records_page(
         since=(since or "").strip() if since_ms is not None else "",
         q=q or "",
         trace_link=board.trace_link,
+        # Each dead letter's Replay button, and whether it can be used.
+        replay=board.replayer.access if is_dead_letter_topic(topic) else None,
     )
 
 

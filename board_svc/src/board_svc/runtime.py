@@ -14,6 +14,7 @@ from litestar import Litestar
 from board_svc.kafka_admin import ClusterReader
 from board_svc.observer import Observer
 from board_svc.platform_api import PlatformApi
+from board_svc.replay import Replayer
 from board_svc.settings import BoardSettings
 from board_svc.topic_browser import TopicBrowser
 from pizza_common.kafka import KafkaSettings, SchemaRegistryClient, registry_client
@@ -35,11 +36,13 @@ class Board:
         self.topics = TopicBrowser(
             kafka, self.registry, self.cluster, settings.records_per_page, settings.scan_records
         )
+        self.replayer = Replayer(settings, kafka)
 
     def trace_link(self, trace_id: str | None) -> str | None:
         return self.settings.trace_url.format(trace_id=trace_id) if trace_id else None
 
     async def aclose(self) -> None:
+        await self.replayer.aclose()
         await self.api.aclose()
         await self.observer.aclose()
         if self.api.tokens is not None:
@@ -78,6 +81,7 @@ class Runtime:
                 "board open",
                 order_url=self.settings.order_url,
                 operator_token=board.api.tokens is not None,
+                replay=board.replayer.access.enabled,
             )
             try:
                 yield

@@ -8,9 +8,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.runtime import PORTS, ServiceSettings, var_dir
+from pizza_common.web import TokenCheckSettings
 
 
-class BoardSettings(ServiceSettings):
+class BoardSettings(ServiceSettings, TokenCheckSettings):
     model_config = SettingsConfigDict(env_prefix="BOARD_", extra="ignore")
 
     service_name: str = "board_svc"
@@ -40,6 +41,16 @@ class BoardSettings(ServiceSettings):
     oauth_scope: str = "orders:read"
     oauth_refresh_ahead_s: float = Field(default=60.0, ge=0)
     oauth_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Replaying dead letters (docs/board.md): the board is read-only unless replay_enabled.
+    # Once on, with auth_issuer set each replay needs a dlq:replay token of that issuer for
+    # auth_audience; without it (tokens off, local runs) anyone who reaches the board may.
+    replay_enabled: bool = False
+    auth_audience: str = "board"
+    # The principal replays write as (dlq-replayer, WRITE on the source topics only);
+    # unset, the board's own Kafka identity, which a broker with ACLs refuses.
+    replay_sasl_username: str | None = None
+    replay_sasl_password: SecretStr = SecretStr("")
 
     @property
     def logs(self) -> Path:

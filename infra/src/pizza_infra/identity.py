@@ -43,6 +43,10 @@ PAYMENT_AUDIENCE: Final = "payment-svc"
 # The services whose orders an operator reads with orders:read, and the audience each
 # requires (the scope puts both in a token): docs/security.md, "Customer data".
 ORDER_READERS: Final = {"order": "order-svc", "delivery": "delivery-svc"}
+# The board checks the operator's dlq:replay tokens for replaying dead letters; the scope
+# names the board as the audience.
+REPLAY_SCOPE: Final = "dlq:replay"
+BOARD_AUDIENCE: Final = "board"
 ADMIN_USERNAME: Final = "admin"
 ADMIN_SECRET: Final = "keycloak-admin"  # noqa: S105 - the name of its file, not a secret
 
@@ -78,7 +82,8 @@ def identity_env(settings: InfraSettings, service: str, env_prefix: str) -> dict
     """A service's part in the realm, as its settings read it: payment checks tokens of the
     realm (``PAYMENT_AUTH_*``); every other service gets its own client id, secret and
     token URL (``ORDER_OAUTH_*``, ...; unused by those that call no protected API yet),
-    and order and delivery check operators' orders:read tokens (``ORDER_AUTH_*``, ...).
+    order and delivery check operators' orders:read tokens (``ORDER_AUTH_*``, ...), and
+    the board their dlq:replay tokens.
     Nothing while Keycloak is off: tokens are then neither sent nor checked."""
     if not settings.keycloak_enabled:
         return {}
@@ -95,7 +100,8 @@ def identity_env(settings: InfraSettings, service: str, env_prefix: str) -> dict
         f"{env_prefix}OAUTH_CLIENT_SECRET": secret(settings, client),
         f"{env_prefix}OAUTH_TOKEN_URL": settings.token_url,
     }
-    if service in ORDER_READERS:
+    audience = {**ORDER_READERS, "board": BOARD_AUDIENCE}.get(service)
+    if audience is not None:
         env[f"{env_prefix}AUTH_ISSUER"] = settings.issuer
-        env[f"{env_prefix}AUTH_AUDIENCE"] = ORDER_READERS[service]
+        env[f"{env_prefix}AUTH_AUDIENCE"] = audience
     return env

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from pizza_common.contracts import (
     BOARD_PRINCIPAL,
     DELIVERY_PRINCIPAL,
+    DLQ_REPLAYER_PRINCIPAL,
     KITCHEN_PRINCIPAL,
     LAG_EXPORTER_PRINCIPAL,
     ORDER_PRINCIPAL,
@@ -68,6 +69,15 @@ def service_kafka_env(settings: InfraSettings, service: str) -> dict[str, str]:
         "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
         "KAFKA_SASL_USERNAME": principal,
         "KAFKA_SASL_PASSWORD": password(settings, principal),
+    }
+
+
+def replay_kafka_env(settings: InfraSettings) -> dict[str, str]:
+    """Who the board writes replayed dead letters as (``BOARD_REPLAY_SASL_*``): used only
+    once replay is switched on (``BOARD_REPLAY_ENABLED``)."""
+    return {
+        "BOARD_REPLAY_SASL_USERNAME": DLQ_REPLAYER_PRINCIPAL,
+        "BOARD_REPLAY_SASL_PASSWORD": password(settings, DLQ_REPLAYER_PRINCIPAL),
     }
 
 

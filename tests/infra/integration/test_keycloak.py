@@ -17,7 +17,15 @@ import jwt
 import pytest
 
 from pizza_infra.config import REALM, InfraSettings
-from pizza_infra.identity import ADMIN_SECRET, CLIENTS, secret, secret_file
+from pizza_infra.identity import (
+    ADMIN_SECRET,
+    BOARD_AUDIENCE,
+    CLIENTS,
+    OPERATOR_CLIENT,
+    REPLAY_SCOPE,
+    secret,
+    secret_file,
+)
 from pizza_infra.servers.keycloak import REALM_FILE, keycloak_process, start_keycloak
 from tests import REPO_ROOT
 from tests.conftest import _test_settings
@@ -110,6 +118,20 @@ def test_payments_admin_is_given_only_when_asked_for_and_only_to_the_admin(
     order = _token(keycloak, "order-svc", secret(keycloak, "order-svc"), "payments:admin")
     assert order.status_code == 400
     assert order.json()["error"] == "invalid_scope"
+
+
+def test_dlq_replay_is_given_only_when_asked_for_and_only_to_the_admin(
+    keycloak: InfraSettings,
+) -> None:
+    admin = _token(keycloak, OPERATOR_CLIENT, secret(keycloak, OPERATOR_CLIENT), REPLAY_SCOPE)
+    assert admin.status_code == 200, admin.text
+    claims = _claims(keycloak, admin.json()["access_token"])
+    assert set(claims["scope"].split()) == {REPLAY_SCOPE, "orders:read", "payments:read"}
+    assert BOARD_AUDIENCE in _audience(claims)  # what the board checks
+    for client in set(CLIENTS) - {OPERATOR_CLIENT}:
+        refused = _token(keycloak, client, secret(keycloak, client), REPLAY_SCOPE)
+        assert refused.status_code == 400, client
+        assert refused.json()["error"] == "invalid_scope"
 
 
 def test_a_wrong_secret_is_refused(keycloak: InfraSettings) -> None:

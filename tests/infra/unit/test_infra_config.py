@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pizza_common.contracts import (
+    DLQ_REPLAYER_PRINCIPAL,
     ORDER_PLACED,
     ORDER_READY,
     PRINCIPALS,
@@ -158,7 +159,12 @@ def test_each_service_gets_its_own_kafka_principal(
         assert f"KAFKA_SASL_USERNAME = {principal}" in env(service)
         assert f"KAFKA_SASL_PASSWORD = {secret}" in env(service)
     assert "KAFKA_SASL" not in env("payment")  # payment speaks HTTP only
-    assert sorted(SERVICE_PRINCIPALS.values()) == sorted(PRINCIPALS)  # the board's too
+    # The board's too, and the principal its replays of dead letters write as.
+    assert sorted([*SERVICE_PRINCIPALS.values(), DLQ_REPLAYER_PRINCIPAL]) == sorted(PRINCIPALS)
+    replayer = (tmp_path / "secrets" / f"kafka-{DLQ_REPLAYER_PRINCIPAL}.secret").read_text()
+    assert f"BOARD_REPLAY_SASL_USERNAME = {DLQ_REPLAYER_PRINCIPAL}" in env("board")
+    assert f"BOARD_REPLAY_SASL_PASSWORD = {replayer}" in env("board")
+    assert "BOARD_REPLAY_ENABLED" not in env("board")  # read-only unless asked
 
 
 def test_order_svc_is_pointed_at_the_payment_port_in_use(
@@ -350,12 +356,13 @@ def test_services_get_their_own_client_and_payment_the_issuer_it_trusts(
     assert f"DELIVERY_AUTH_ISSUER = {issuer}" in delivery_env
     assert "DELIVERY_AUTH_AUDIENCE = delivery-svc" in delivery_env
     # The board reads any order for operators with its own client's orders:read tokens,
-    # and checks no token itself.
+    # and checks the operator's dlq:replay tokens (its audience) for replays.
     board_env = ini.split("[env:board]")[1].split("\n[")[0]
     assert "BOARD_OAUTH_CLIENT_ID = board" in board_env
     assert f"BOARD_OAUTH_CLIENT_SECRET = {secret_file(settings, 'board').read_text()}" in board_env
     assert f"BOARD_OAUTH_TOKEN_URL = {token_url}" in board_env
-    assert "BOARD_AUTH_ISSUER" not in board_env
+    assert f"BOARD_AUTH_ISSUER = {issuer}" in board_env
+    assert "BOARD_AUTH_AUDIENCE = board" in board_env
 
 
 def test_without_keycloak_no_service_sends_or_checks_tokens(

@@ -25,13 +25,19 @@ KITCHEN_PRINCIPAL: Final = "kitchen-svc"
 DELIVERY_PRINCIPAL: Final = "delivery-svc"
 LAG_EXPORTER_PRINCIPAL: Final = "lag-exporter"
 BOARD_PRINCIPAL: Final = "board"
+# Not a service of its own: the board's replays of dead letters write as this principal,
+# whose password it is given only where replay is meant to be possible.
+DLQ_REPLAYER_PRINCIPAL: Final = "dlq-replayer"
 PRINCIPALS: Final = (
     ORDER_PRINCIPAL,
     KITCHEN_PRINCIPAL,
     DELIVERY_PRINCIPAL,
     LAG_EXPORTER_PRINCIPAL,
     BOARD_PRINCIPAL,
+    DLQ_REPLAYER_PRINCIPAL,
 )
+# The topics whose dead letters exist (``<topic>.dlq``): where a replay writes back to.
+REPLAYABLE_TOPICS: Final = (ORDER_PLACED, ORDER_READY)
 
 # Each kitchen instance's transactional id starts so (then its instance id): a restarted
 # instance fences its own earlier incarnation, and no other principal can fence kitchens.
@@ -99,4 +105,9 @@ ACLS: tuple[Grant, ...] = (
     Grant(BOARD_PRINCIPAL, "DESCRIBE_CONFIGS", "TOPIC", "*"),
     Grant(BOARD_PRINCIPAL, "READ", "TOPIC", "*"),
     Grant(BOARD_PRINCIPAL, "DESCRIBE", "GROUP", "*"),
+    # Replaying a dead letter writes it back to its source topic, so whoever replays can
+    # put any record there: that right is kept off the board's own principal (which every
+    # board holds, replay enabled or not) and given to one of its own, WRITE on the source
+    # topics and nothing else. The board reads the dead letters as itself.
+    *(Grant(DLQ_REPLAYER_PRINCIPAL, "WRITE", "TOPIC", topic) for topic in REPLAYABLE_TOPICS),
 )

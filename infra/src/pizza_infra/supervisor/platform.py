@@ -24,7 +24,7 @@ from circus.exc import CallError
 from pizza_common.contracts import ORDER_PLACED
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.identity import identity_env
-from pizza_infra.kafka_access import service_kafka_env
+from pizza_infra.kafka_access import replay_kafka_env, service_kafka_env
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.services import (
     MAX_KITCHENS,
@@ -122,8 +122,10 @@ def _wiring(name: str, platform: PlatformSettings, infra: InfraSettings) -> dict
 
 def _board_wiring(platform: PlatformSettings, infra: InfraSettings) -> dict[str, str]:
     """The board watches what Prometheus scrapes (the targets file follows ``just scale``),
-    links traces to Zipkin and searches the services' log files."""
+    links traces to Zipkin and searches the services' log files; replaying dead letters
+    stays off unless BOARD_REPLAY_ENABLED is set, but its principal is ready."""
     return {
+        **replay_kafka_env(infra),
         "BOARD_ORDER_URL": platform.url("order"),
         "BOARD_DELIVERY_URL": platform.url("delivery"),
         "BOARD_TARGETS_FILE": str(prometheus.targets_file(infra)),
