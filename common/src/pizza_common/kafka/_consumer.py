@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -189,6 +191,10 @@ class EventConsumer:
         self._records: set[_Record] = set()
         self._ledger: OffsetLedger[_Record] = OffsetLedger()
         self._commit_lock = asyncio.Lock()
+        # Per record in flight: one call at a time (decode, commit), and the poll beside.
+        self._threads = ThreadPoolExecutor(
+            max_workers=options.max_in_flight + 2, thread_name_prefix="kafka-consumer"
+        )
         self._slot_freed = asyncio.Event()
         self._crashed: list[BaseException] = []
         self._closing = False
@@ -248,6 +254,7 @@ class EventConsumer:
         finally:
             watch.cancel()
             self._watchdog.stopped()
+            self._threads.shutdown(wait=False)
 
     async def _run_clients(self) -> None:
         """One incarnation of consumer and producer, until stopped or broken."""
@@ -345,9 +352,16 @@ class EventConsumer:
         limit = (self._timeout_s if timeout_s is None else timeout_s) + self._grace_s
         token = self._watchdog.enter(name, limit)
         try:
-            return await asyncio.to_thread(function, *args)
+            return await self._in_thread(function, *args)
         finally:
             self._watchdog.leave(token)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function`` in the consumer's own threads: a poll blocked in a revoke (that
+        waits for the handlers) never starves the handlers' client calls of a thread."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, context.run, function, *args)
 
     async def _poll(self, consumer: Consumer, timeout_s: float) -> Message | None:
         # A revoke inside poll may wait for the handler to give its record back.
@@ -557,7 +571,7 @@ class EventConsumer:
             outbox = record.outbox = BufferedOutbox()
         after_commit: AfterCommit | None = None
         try:
-            event = await asyncio.to_thread(self._codecs[source.topic].decode, message.value())
+            event = await self._in_thread(self._codecs[source.topic].decode, message.value())
         except EventDecodeError as exc:
             if exc.failure is DecodeFailure.REGISTRY_UNAVAILABLE:
                 raise
