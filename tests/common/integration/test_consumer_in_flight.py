@@ -82,6 +82,7 @@ class Kitchenette:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     fail_first: set[str] = field(default_factory=set)
+    fail_until_released: set[str] = field(default_factory=set)
     oversize_first: set[str] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
     partitions_in_flight: set[int] = field(default_factory=set)
@@ -98,13 +99,16 @@ class Kitchenette:
         self.partitions_in_flight.add(consumed.partition)
         self.most_at_once = max(self.most_at_once, len(self.in_flight))
         try:
-            gate = self.gates.get(order_id, self.release) if first else self.release
-            await _first_of(gate, consumed.give_back)
+            if order_id not in self.fail_until_released:
+                gate = self.gates.get(order_id, self.release) if first else self.release
+                await _first_of(gate, consumed.give_back)
             if consumed.give_back.is_set():
                 self.given_back.add(order_id)
                 raise GiveBack(order_id)
             if first and order_id in self.fail_first:
                 raise OSError("the database is down (this once)")
+            if order_id in self.fail_until_released and not self.release.is_set():
+                raise OSError("the database is down")
             oversize = first and order_id in self.oversize_first
             value = os.urandom(2 * OUTPUT_MAX_BYTES) if oversize else b"cooked"  # incompressible
             await outbox.publish(self.output, key=order_id, value=value)
@@ -341,3 +345,27 @@ async def test_a_member_joining_mid_batch_gets_the_records_given_back_once_each(
     assert first.given_back <= second.finished
     every = await asyncio.to_thread(_outputs, kafka_settings, topics.output, ids)
     assert every == Counter(dict.fromkeys(ids, 1))
+
+
+async def test_a_record_that_keeps_failing_makes_the_consumer_not_ready_the_others_go_on(
+    kafka_settings: KafkaSettings, registry: SchemaRegistryClient, topics: Topics
+) -> None:
+    failing, *others = _feed(kafka_settings, registry, topics.source, [0, 1, 2, 3])
+    handler = Kitchenette(topics.output, fail_until_released={failing})
+    for other in others:
+        handler.gates[other] = asyncio.Event()
+        handler.gates[other].set()
+    group = f"test-{uuid.uuid4()}"
+    settings = kafka_settings.model_copy(update={"kafka_max_record_attempts": 3})
+    consumer = _consumer(settings, registry, topics, group, handler)
+
+    async with _running(consumer):
+        await _until_committed(kafka_settings, group, topics.source, {1: 1, 2: 1, 3: 1})
+        await _eventually(
+            lambda: f"{topics.source}[0]@0 failed" in (consumer.problem() or ""),
+            "readiness to name the failing record",
+        )
+        handler.release.set()  # the database is back
+        await _until_committed(kafka_settings, group, topics.source, dict.fromkeys(range(4), 1))
+        await _eventually(lambda: consumer.problem() is None, "ready again")
+    assert handler.attempts[failing] > 3

@@ -137,7 +137,7 @@ class _Record:
     give_back: asyncio.Event
     finished: threading.Event
     loop: asyncio.AbstractEventLoop
-    task: asyncio.Task[None] | None = None
+    task: asyncio.Task[None] | None = None  # held: the event loop keeps only weak ones
     # Transactional mode: what the latest attempt published, produced at the commit.
     outbox: BufferedOutbox | None = None
     # Once handled: True when committed, False when given back, an error if the commit failed.

@@ -42,10 +42,9 @@ from pizza_common.runtime import var_dir
 from pizza_common.web import tracking_token_sha256
 from pizza_infra.config import InfraError, InfraSettings
 from pizza_infra.kafka_access import admin_config
+from pizza_infra.scenarios.bench.run import OFFSET  # one benchmark at a time
 from pizza_infra.supervisor.services import shifted_platform_env
 
-OFFSET = 31000
-"""Ports of this benchmark's platform: beside the main benchmark's (+30000), never on it."""
 COOK_SECONDS = 2.0
 PARTITIONS = 6  # of order.placed: every count below divides them evenly
 
