@@ -124,7 +124,15 @@ class ConsumerOptions:
 
 class _Recreate(Exception):
     """The clients are in a state they cannot leave (fenced, failed abort, a record that
-    keeps failing): close them and start with new ones."""
+    keeps failing): close them and start with new ones.
+
+    ``clients_fine``: the clients themselves work (one record keeps failing), so the other
+    records in flight finish and commit first instead of being given back.
+    """
+
+    def __init__(self, reason: str, *, clients_fine: bool = False) -> None:
+        super().__init__(reason)
+        self.clients_fine = clients_fine
 
 
 @dataclass(eq=False, slots=True)
@@ -198,6 +206,7 @@ class EventConsumer:
         self._slot_freed = asyncio.Event()
         self._crashed: list[BaseException] = []
         self._closing = False
+        self._leaving_group = False
         self._paused: list[TopicPartition] = []
         self._newly_assigned: set[tuple[str, int]] = set()
         # Records of one key are handled one after another: a partition whose next record's
@@ -275,7 +284,7 @@ class EventConsumer:
             raise _Recreate(f"producer could not start: {exc}") from exc
         self._clients = (consumer, producer)
         self._plain_outbox = PlainOutbox(producer)
-        self._closing = False
+        self._closing = self._leaving_group = False
         self._crashed = []
         self._paused, self._newly_assigned = [], set()
         self._keys_in_flight, self._held = {}, {}
@@ -290,12 +299,16 @@ class EventConsumer:
             self._broker_seen_up = self._broker_lost = self._broker_back = False
             try:
                 await self._consume(consumer)
+            except _Recreate as exc:
+                await self._drain(consumer, closing=not exc.clients_fine, give_back=False)
+                raise
             except BaseException:
                 await self._drain(consumer, closing=True)
                 raise
             await self._drain(consumer, closing=False)
             self._raise_if_crashed()
         finally:
+            self._leaving_group = True  # the revokes of close(): failures still count
             self._ready = False
             self._assigned = frozenset()
             self._committed.clear()
@@ -497,11 +510,13 @@ class EventConsumer:
         for record in list(self._records):
             record.give_back.set()
 
-    async def _drain(self, consumer: Consumer, *, closing: bool) -> None:
-        """Before the clients close: every handler is told to give its record back, and
-        awaited. ``closing`` (the clients are broken): nothing is committed any more."""
+    async def _drain(self, consumer: Consumer, *, closing: bool, give_back: bool = True) -> None:
+        """Before the clients close: the handlers are awaited, told to give their records
+        back (``give_back``). ``closing`` (the clients are broken): nothing is committed
+        any more, and every record is given back."""
         self._closing = self._closing or closing
-        self._give_back_all()
+        if give_back or self._closing:
+            self._give_back_all()
         if self._closing:
             self._abandon(list(self._records))
         while self._records:
@@ -663,7 +678,11 @@ class EventConsumer:
     async def _retry_after(self, record: _Record, exc: Exception) -> bool:
         """After a transient failure: True to handle the record again, False if it is
         given back instead (its partition left, the consumer stops)."""
-        await self._failed(record.source, exc)
+        try:
+            await self._failed(record.source, exc)
+        except _Recreate:
+            self._given_back(record)  # the new clients read it again
+            raise
         if self._leaving(record):
             self._given_back(record)
             return False
@@ -696,14 +715,19 @@ class EventConsumer:
         self._report_failures()
         bound = self._settings.kafka_max_record_attempts
         if attempts >= bound and attempts % bound == 0:
-            raise _Recreate(f"{source.name()} failed {attempts} times")
+            raise _Recreate(f"{source.name()} failed {attempts} times", clients_fine=True)
         await self._pause()
 
     def _succeeded(self, source: _Source) -> None:
-        """Committed: it, and anything before it in its partition, no longer fails."""
+        """Committed: it, and anything before it in its partition, no longer fails; nor
+        does a record of a partition that is not ours any more (it left while the clients
+        were recreated)."""
         if self._failures:
             self._forget_failures(
-                lambda t, p, o: (t, p) == (source.topic, source.partition) and o <= source.offset
+                lambda t, p, o: (
+                    ((t, p) == (source.topic, source.partition) and o <= source.offset)
+                    or (t, p) not in self._assigned
+                )
             )
 
     def _forget_failures(self, which: Callable[[str, int, int], bool]) -> None:
@@ -896,9 +920,8 @@ class EventConsumer:
             self._ledger.drop(partitions)
             for tp in partitions:
                 self._held.pop(tp, None)
-            for key in [key for key in self._failures if key[:2] in partitions]:
-                del self._failures[key]  # another member's to retry, or not
-        self._report_failures()
+        if not self._leaving_group:  # moving to another member: theirs to retry, or not
+            self._forget_failures(lambda t, p, _o: (t, p) in partitions)
 
 
 @dataclass(frozen=True, slots=True)
