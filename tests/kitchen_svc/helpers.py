@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ class Processes:
     var_dir: Path
     started: list[ServiceProcess]
 
-    def kitchen(self, instance: str, cook_seconds: str = "0") -> ServiceProcess:
+    def kitchen(self, instance: str, cook_seconds: str = "0", ovens: int = 4) -> ServiceProcess:
         port = free_port()
         env = {
             **infra_env(self.infra, "kitchen"),
@@ -51,6 +52,7 @@ class Processes:
             "KITCHEN_INSTANCE": instance,
             "KITCHEN_PORT": str(port),
             "KITCHEN_COOK_SECONDS": cook_seconds,
+            "KITCHEN_OVENS": str(ovens),
         }
         return self._start("kitchen_svc", port, env, instance)
 
@@ -169,3 +171,16 @@ def header_texts(message: Message) -> dict[str, str]:
     return {
         name: value.decode() if isinstance(value, bytes) else str(value) for name, value in pairs
     }
+
+
+def most_cooking_at_once(tickets: Iterable[dict[str, Any]]) -> int:
+    """The most tickets whose cooking (start to ready) overlapped at any one moment."""
+    edges = []
+    for ticket in tickets:
+        edges.append((datetime.fromisoformat(ticket["cook_started_at"]), 1))
+        edges.append((datetime.fromisoformat(ticket["ready_at"]), -1))
+    most = current = 0
+    for _, step in sorted(edges):  # at a tie an end comes first: touching is not overlap
+        current += step
+        most = max(most, current)
+    return most

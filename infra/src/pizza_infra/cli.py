@@ -32,6 +32,7 @@ from pizza_infra.k8s import chart
 from pizza_infra.k8s import tools as k8s_tools
 from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios import bench, demos, sample_order
+from pizza_infra.scenarios.bench import kitchens as kitchen_bench
 from pizza_infra.scenarios.chaos import soak
 from pizza_infra.servers import stack
 from pizza_infra.servers.kafka import start_broker, stop_broker
@@ -252,6 +253,8 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
+    if args.kitchen_scaling:
+        return kitchen_scaling(args)
     try:
         curve = tuple(int(level) for level in args.curve.split(",") if level.strip())
     except ValueError as exc:
@@ -266,6 +269,22 @@ def bench_command(args: argparse.Namespace) -> int:
             step_seconds=args.step_seconds,
             kitchens=args.kitchens,
             kafka_records=args.kafka_records,
+        )
+    )
+
+
+def kitchen_scaling(args: argparse.Namespace) -> int:
+    try:
+        counts = tuple(int(count) for count in args.counts.split(",") if count.strip())
+    except ValueError as exc:
+        raise InfraError(f"--counts takes kitchen counts like 1,2,3,6, not {args.counts}") from exc
+    if not counts or not all(1 <= count <= 6 for count in counts):
+        raise InfraError("--counts are 1 to 6 (order.placed has 6 partitions)")
+    if args.orders_per_kitchen < 1 or args.ovens < 1:
+        raise InfraError("--orders-per-kitchen and --ovens must be at least 1")
+    return kitchen_bench.run(
+        kitchen_bench.ScalingOptions(
+            counts=counts, orders_per_kitchen=args.orders_per_kitchen, ovens=args.ovens
         )
     )
 
@@ -382,6 +401,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--step-seconds", type=float, default=10)
     sub.add_argument("--kitchens", type=int, default=3)
     sub.add_argument("--kafka-records", type=int, default=200_000)
+    sub.add_argument(
+        "--kitchen-scaling",
+        action="store_true",
+        help="instead: kitchens of a fixed 2 s cook time, throughput per instance count",
+    )
+    sub.add_argument("--counts", default="1,2,3,6", help="kitchen instances (--kitchen-scaling)")
+    sub.add_argument("--orders-per-kitchen", type=int, default=24, help="(--kitchen-scaling)")
+    sub.add_argument("--ovens", type=int, default=4, help="KITCHEN_OVENS (--kitchen-scaling)")
     sub = command("chaos", chaos, "a bounded soak under random faults, then every invariant")
     sub.add_argument("--seconds", type=float, default=300, help="soak length (default 300)")
     sub.add_argument("--seed", type=int, default=None, help="replay a run (default: random)")

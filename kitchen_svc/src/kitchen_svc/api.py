@@ -14,7 +14,7 @@ from kitchen_svc.api_models import KitchenStatus, StartingStatus
 async def status(
     kitchen_status: NamedDependency[SkipValidation[KitchenStatus | StartingStatus]],
 ) -> KitchenStatus | StartingStatus:
-    """What this instance is doing now: partitions, current order, counts (only its name
+    """What this instance is doing now: partitions, the orders in its ovens, counts (only its name
     while it starts). The runtime maps it (:func:`~kitchen_svc.api_models.status_view`):
     it alone knows whether the kitchen and its consumer exist yet."""
     return kitchen_status

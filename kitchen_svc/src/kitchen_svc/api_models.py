@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from kitchen_svc.service import CurrentOrder, KitchenService
@@ -18,7 +19,7 @@ class AssignedPartition:
 
 @dataclass(frozen=True, slots=True)
 class CurrentOrderView:
-    """The order this instance is busy with, and since when (ISO 8601)."""
+    """An order this instance is busy with, and since when (ISO 8601)."""
 
     order_id: str
     phase: str
@@ -35,7 +36,11 @@ class StatusCounts:
 
 @dataclass(frozen=True, slots=True)
 class KitchenStatus:
-    """What a running instance is doing: its partitions, current order and counts."""
+    """What a running instance is doing: its partitions, the orders in its ovens and counts.
+
+    ``current_order`` is the longest in an oven (what one oven showed before there were
+    several); ``cooking`` lists all of them, the longest first.
+    """
 
     instance: str
     state: Literal["open", "stopping"]
@@ -43,6 +48,8 @@ class KitchenStatus:
     assigned_partitions: list[AssignedPartition]
     current_order: CurrentOrderView | None
     counts: StatusCounts
+    ovens: int
+    cooking: list[CurrentOrderView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,10 @@ class StartingStatus:
     state: Literal["starting"] = "starting"
 
 
-def status_view(instance: str, kitchen: KitchenService, consumer: EventConsumer) -> KitchenStatus:
+def status_view(
+    instance: str, kitchen: KitchenService, consumer: EventConsumer, ovens: int
+) -> KitchenStatus:
+    cooking = [_view(order) for order in sorted(kitchen.cooking.values(), key=_started)]
     return KitchenStatus(
         instance=instance,
         state="stopping" if consumer.stopping.is_set() else "open",
@@ -61,17 +71,21 @@ def status_view(instance: str, kitchen: KitchenService, consumer: EventConsumer)
         assigned_partitions=[
             AssignedPartition(topic, partition) for topic, partition in consumer.assigned
         ],
-        current_order=_current_order(kitchen.current),
+        current_order=cooking[0] if cooking else None,
         counts=StatusCounts(
             cooked=kitchen.counts.cooked,
             resent=kitchen.counts.resent,
             duplicates_skipped=kitchen.counts.duplicates,
             dead_lettered=consumer.dead_lettered,
         ),
+        ovens=ovens,
+        cooking=cooking,
     )
 
 
-def _current_order(current: CurrentOrder | None) -> CurrentOrderView | None:
-    if current is None:
-        return None
-    return CurrentOrderView(current.order_id, current.phase, current.since.isoformat())
+def _started(order: CurrentOrder) -> tuple[datetime, str]:
+    return (order.since, order.order_id)
+
+
+def _view(order: CurrentOrder) -> CurrentOrderView:
+    return CurrentOrderView(order.order_id, order.phase, order.since.isoformat())

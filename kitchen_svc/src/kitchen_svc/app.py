@@ -72,6 +72,7 @@ class Runtime:
                     instance=settings.instance_id,
                     topics=TOPICS,
                     transactional_id=settings.transactional_id,
+                    max_in_flight=settings.ovens,
                 ),
                 codecs(registry),
                 EventHandler(service).handle,
@@ -85,7 +86,7 @@ class Runtime:
             self._store, self._service, self._consumer = store, service, consumer
             DEAD_LETTERED.count = lambda: consumer.dead_lettered
             ORDERS_COOKED.labels(settings.instance_id)  # the series exists from the start
-            log.info("kitchen open", cook_seconds=settings.cook_seconds)
+            log.info("kitchen open", cook_seconds=settings.cook_seconds, ovens=settings.ovens)
             yield
         log.info("kitchen closed")
 
@@ -95,7 +96,7 @@ class Runtime:
         instance = self.settings.instance_id
         if self._service is None or self._consumer is None:
             return StartingStatus(instance)
-        return status_view(instance, self._service, self._consumer)
+        return status_view(instance, self._service, self._consumer, self.settings.ovens)
 
     async def consumer_ready(self) -> str | None:
         return consumer_problem(self._consumer)

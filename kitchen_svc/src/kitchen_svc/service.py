@@ -5,6 +5,9 @@ Which of them an order.placed gets is the domain's :func:`~kitchen_svc.domain.ne
 marks it ready with its order.ready fixed, and publishes that event through the consumer's
 outbox, in the transaction that commits the order.placed; the ticket is marked published
 once that transaction committed.
+
+An instance cooks up to ``KITCHEN_OVENS`` orders at once (the consumer hands it that many
+records, never two of one order side by side); ``cooking`` is what the ovens hold now.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ class KitchenService:
     stopping: asyncio.Event
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = utc_now
-    current: CurrentOrder | None = None
+    # The orders in the ovens now, by order id.
+    cooking: dict[str, CurrentOrder] = field(default_factory=dict)
     counts: KitchenCounts = field(default_factory=KitchenCounts)
 
     async def ticket(self, order_id: str) -> Ticket | None:
@@ -88,19 +92,19 @@ class KitchenService:
                 ticket = await self._cook(placed)
             return await self._publish(placed, ticket, outbox, resent=False)
         finally:
-            self.current = None
+            self.cooking.pop(placed.order.order_id, None)
 
     async def resend(self, placed: PlacedOrder, ticket: Ticket, outbox: Outbox) -> AfterCommit:
         """Publish the order.ready ``ticket`` holds again: the same event, the same id."""
         try:
             return await self._publish(placed, ticket, outbox, resent=True)
         finally:
-            self.current = None
+            self.cooking.pop(placed.order.order_id, None)
 
     async def _cook(self, placed: PlacedOrder) -> Ticket:
         order = placed.order
         started = self.clock()
-        self.current = CurrentOrder(order.order_id, "cooking", started)
+        self.cooking[order.order_id] = CurrentOrder(order.order_id, "cooking", started)
         cooking = Ticket.cooking(
             order,
             instance=self.instance,
@@ -124,7 +128,7 @@ class KitchenService:
         self, placed: PlacedOrder, ticket: Ticket, outbox: Outbox, *, resent: bool
     ) -> AfterCommit:
         order_id = placed.order.order_id
-        self.current = CurrentOrder(order_id, "publishing", self.clock())
+        self.cooking[order_id] = CurrentOrder(order_id, "publishing", self.clock())
         ready = ticket.ready_event()
         value = await asyncio.to_thread(self.codec.encode, ready)
         await outbox.publish(ORDER_READY, key=order_id, value=value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pizza_common.contracts import KITCHEN_GROUP, KITCHEN_TRANSACTIONAL_ID_PREFIX
@@ -24,6 +24,8 @@ class KitchenSettings(ServiceSettings):
     port: int = PORTS.kitchen
     cook_seconds: str = "5-10"
     """How long cooking takes: ``"7"`` or a range ``"5-10"`` drawn at random; ``"0"`` in tests."""
+    ovens: int = Field(default=4, ge=1)
+    """How many orders this instance cooks at once (records in flight of its consumer)."""
 
     @field_validator("cook_seconds")
     @classmethod

@@ -8,6 +8,8 @@ import math
 import pytest
 
 from pizza_infra.config import InfraError
+from pizza_infra.scenarios.bench.kitchens import ScalingOptions
+from pizza_infra.scenarios.bench.kitchens import report as kitchen_report
 from pizza_infra.scenarios.bench.loadgen import parse_hey_csv
 from pizza_infra.scenarios.bench.measure import difference, histogram, quantile, total
 
@@ -76,3 +78,16 @@ def test_beyond_the_last_finite_bucket_and_empty() -> None:
     assert quantile(_histogram(0, 0, 0, 10), 0.99) == 1.0  # all we know: more than 1 s
     assert math.isnan(quantile(_histogram(0, 0, 0, 0), 0.5))
     assert histogram("", "pizza_placed_to_delivered_seconds") == {}
+
+
+def test_kitchen_scaling_is_a_share_of_linear_and_of_every_oven_busy() -> None:
+    runs = [
+        {"kitchens": 1, "orders": 24, "seconds": 12.0},
+        {"kitchens": 2, "orders": 48, "seconds": 16.0},
+    ]
+    result = kitchen_report(runs, ScalingOptions(counts=(1, 2), orders_per_kitchen=24, ovens=4))
+    one, two = result["runs"]
+    assert one["orders_per_s"] == 2.0
+    assert (one["share_of_linear"], one["share_of_ideal"]) == (1.0, 1.0)  # 4 ovens / 2 s
+    assert two["orders_per_s"] == 3.0
+    assert (two["share_of_linear"], two["share_of_ideal"]) == (0.75, 0.75)

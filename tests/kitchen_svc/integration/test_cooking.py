@@ -81,7 +81,7 @@ async def test_a_new_order_is_cooked_published_then_marked_published(store: Tick
     assert ready.status is TicketStatus.READY  # published only once the commit is done
     assert (ready.source_partition, ready.source_offset) == (2, 7)
     assert event_ids(outbox) == [ready.ready_event_id]
-    assert kitchen.current is None
+    assert kitchen.cooking == {}
     assert after_commit is not None
     await after_commit()
     published = await store.get(order.order_id)
@@ -152,17 +152,16 @@ async def test_a_cook_told_to_give_back_leaves_the_ticket_cooking(store: TicketS
 
     handling = asyncio.create_task(EventHandler(kitchen).handle(consumed, outbox))
     for _ in range(500):  # until the cook started: its ticket is open
-        if kitchen.current is not None:
+        if kitchen.cooking:
             break
         await asyncio.sleep(0.01)
-    assert kitchen.current is not None
-    assert kitchen.current.phase == "cooking"
+    assert [current.phase for current in kitchen.cooking.values()] == ["cooking"]
     consumed.give_back.set()
     with pytest.raises(GiveBack):
         await handling
 
     assert sent(outbox) == []
-    assert kitchen.current is None
+    assert kitchen.cooking == {}
     ticket = await store.get(order.order_id)
     assert ticket is not None
     assert ticket.status is TicketStatus.COOKING

@@ -17,6 +17,7 @@ from tests.kitchen_svc.helpers import (
     OrderFeed,
     Processes,
     header_texts,
+    most_cooking_at_once,
     ready_counts,
     ready_records,
     status,
@@ -49,6 +50,28 @@ def test_three_kitchens_share_thirty_orders_each_cooked_once(
     by_instance = Counter(ticket["instance"] for ticket in cooked)
     assert set(by_instance) == {"kitchen-1", "kitchen-2", "kitchen-3"}
     assert sum(status(k)["counts"]["cooked"] for k in kitchens) >= 30
+
+
+def test_a_kitchen_with_four_ovens_cooks_four_orders_at_once_never_more(
+    run: Processes, feed: OrderFeed, kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    kitchen = run.kitchen("kitchen-1", cook_seconds="2", ovens=4)
+    wait_for_partitions([kitchen])
+    orders = [order_placed() for _ in range(10)]
+    ids = {order.order_id for order in orders}
+
+    feed.place(orders)
+
+    counts = ready_counts(ready_records(kafka_settings, ids))
+    assert counts == Counter(dict.fromkeys(ids, 1))
+    cooked = wait_until(
+        lambda: (t := tickets(tmp_path, ids)) and all(x["status"] == "published" for x in t) and t,
+        30,
+        "every ticket to be published",
+    )
+    assert most_cooking_at_once(cooked) == 4
+    assert status(kitchen)["ovens"] == 4
+    assert status(kitchen)["cooking"] == []
 
 
 def test_a_kitchen_killed_mid_cook_loses_nothing(

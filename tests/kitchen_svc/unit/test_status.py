@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from litestar.serialization import decode_json, encode_json
 
@@ -23,7 +23,7 @@ class NoEncoding:
         raise AssertionError("nothing is published here")
 
 
-async def test_a_running_instance_shows_its_group_current_order_and_counts() -> None:
+async def test_a_running_instance_shows_its_group_ovens_and_counts() -> None:
     engine = make_engine("sqlite+aiosqlite://")  # never connected
     stopping = asyncio.Event()
     kitchen = KitchenService(
@@ -33,7 +33,8 @@ async def test_a_running_instance_shows_its_group_current_order_and_counts() -> 
         cook_time=SecondsRange.parse("0"),
         stopping=stopping,
     )
-    kitchen.current = CurrentOrder("order-1", "cooking", SINCE)
+    kitchen.cooking["order-2"] = CurrentOrder("order-2", "publishing", SINCE + timedelta(seconds=5))
+    kitchen.cooking["order-1"] = CurrentOrder("order-1", "cooking", SINCE)
     kitchen.counts.cooked, kitchen.counts.resent, kitchen.counts.duplicates = 3, 1, 2
     consumer = EventConsumer(
         KafkaSettings(),
@@ -43,7 +44,7 @@ async def test_a_running_instance_shows_its_group_current_order_and_counts() -> 
         stopping=stopping,
     )
 
-    body = decode_json(encode_json(status_view("kitchen-2", kitchen, consumer)))
+    body = decode_json(encode_json(status_view("kitchen-2", kitchen, consumer, ovens=4)))
 
     assert body == {
         "instance": "kitchen-2",
@@ -56,9 +57,14 @@ async def test_a_running_instance_shows_its_group_current_order_and_counts() -> 
             "since": "2026-01-01T12:00:30+00:00",
         },
         "counts": {"cooked": 3, "resent": 1, "duplicates_skipped": 2, "dead_lettered": 0},
+        "ovens": 4,
+        "cooking": [
+            {"order_id": "order-1", "phase": "cooking", "since": "2026-01-01T12:00:30+00:00"},
+            {"order_id": "order-2", "phase": "publishing", "since": "2026-01-01T12:00:35+00:00"},
+        ],
     }
     stopping.set()
-    stopped = decode_json(encode_json(status_view("kitchen-2", kitchen, consumer)))
+    stopped = decode_json(encode_json(status_view("kitchen-2", kitchen, consumer, ovens=4)))
     assert stopped["state"] == "stopping"
     await engine.dispose()
 

@@ -1,26 +1,30 @@
 """The consumer loop every service shares: poll, decode, handle, then commit.
 
-One record at a time per consumer, so offsets are committed in order and only after the
-handler finished. What cannot be processed ever (bad bytes, any failure to decode, an
-event the handler rejects) is copied unchanged to ``<topic>.dlq`` with the reason in
-headers and committed, so one poison record never stops a partition. Only I/O is
-transient (database down, registry unreachable, broker errors): retried from the same
-offset after a pause; a record that keeps failing makes the consumer recreate its
-clients and report itself not ready.
+Up to ``max_in_flight`` records are handled at once (one by default), each by a task of
+its own, while the loop polls on; when all handlers are busy it pauses its partitions and
+keeps polling, so rebalances are served. Offsets are committed only after the handler
+finished, and in partition order: a ledger (:mod:`pizza_common.kafka._ledger`) holds a
+record that finished early until every earlier record of its partition is done. What
+cannot be processed ever (bad bytes, any failure to decode, an event the handler rejects)
+is copied unchanged to ``<topic>.dlq`` with the reason in headers and committed, so one
+poison record never stops a partition. Only I/O is transient (database down, registry
+unreachable, broker errors): the record is handled again after a pause; a record that
+keeps failing makes the consumer recreate its clients and report itself not ready.
 
-A long handler (a cook) never blocks the group: while it runs, the loop pauses its
-partitions and keeps polling, so rebalances are served; when the record's partition is
-revoked the handler is told to give the record back (``ConsumedEvent.give_back``) and the
-revoke waits for it. A watchdog (:mod:`pizza_common.runtime._watchdog`) sees a client call that
+A long handler (a cook) never blocks the group. When a record's partition is revoked its
+handler is told to give the record back (``ConsumedEvent.give_back``) and the revoke
+waits for it. A watchdog (:mod:`pizza_common.runtime._watchdog`) sees a client call that
 never returns, a loop that stopped turning, and a broker out of reach.
 
 Two commit modes:
 
 * plain: the handler publishes with :class:`Outbox` (awaited until acknowledged), then the
   offset is committed; delivery is at least once.
-* transactional (``transactional_id`` set): what the handler publishes and the consumed
-  offset are committed in one Kafka transaction, so readers with ``read_committed`` see
-  the output exactly when the input counts as done.
+* transactional (``transactional_id`` set): what the handler publishes is kept with its
+  record; the records ready to commit are committed together, their outputs and offsets
+  in one Kafka transaction (a producer has one open at a time), so readers with
+  ``read_committed`` see the output exactly when the input counts as done. A transaction
+  that fails has each of its records handled again.
 
 confluent-kafka's calls block, so they run in a worker thread: the event loop stays free
 for HTTP requests and timers. Rebalance callbacks run inside ``poll`` in that thread.
@@ -30,9 +34,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -43,9 +50,10 @@ from opentelemetry.trace import SpanKind
 from pizza_common.contracts._events import Event, dead_letter_topic
 from pizza_common.kafka._codec import AvroEventCodec, DecodeFailure, EventDecodeError
 from pizza_common.kafka._config import consumer_config, producer_config
-from pizza_common.kafka._producer import produce
+from pizza_common.kafka._ledger import OffsetLedger, commit_offsets
+from pizza_common.kafka._outbox import BufferedOutbox, Output, PlainOutbox, produce_all
 from pizza_common.kafka._settings import KafkaSettings
-from pizza_common.runtime._tracing import extract_headers, inject_headers, span
+from pizza_common.runtime._tracing import extract_headers, span
 from pizza_common.runtime._watchdog import Watchdog, exit_stuck
 
 log = structlog.get_logger("pizza.consumer")
@@ -106,21 +114,55 @@ class ConsumerOptions:
     poll_timeout_s: float = 0.5
     # How long a handler runs before the loop polls beside it (rebalances, heartbeats).
     keepalive_s: float = 1.0
+    # How many records are handled at once (the kitchen's ovens); committed in order.
+    max_in_flight: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {self.max_in_flight}")
 
 
 class _Recreate(Exception):
     """The clients are in a state they cannot leave (fenced, failed abort, a record that
-    keeps failing): close them and start with new ones."""
+    keeps failing): close them and start with new ones.
+
+    ``clients_fine``: the clients themselves work (one record keeps failing), so the other
+    records in flight finish and commit first instead of being given back.
+    """
+
+    def __init__(self, reason: str, *, clients_fine: bool = False) -> None:
+        super().__init__(reason)
+        self.clients_fine = clients_fine
 
 
-@dataclass(slots=True)
-class _InFlight:
-    """The record a handler is working on, seen by the rebalance callbacks."""
+@dataclass(eq=False, slots=True)
+class _Record:
+    """A record in flight, from poll to commit; seen by the rebalance callbacks."""
 
     source: _Source
+    key: tuple[str, bytes] | None
+    message: Message
     give_back: asyncio.Event
     finished: threading.Event
     loop: asyncio.AbstractEventLoop
+    task: asyncio.Task[None] | None = None  # held: the event loop keeps only weak ones
+    # Transactional mode: what the latest attempt published, produced at the commit.
+    outbox: BufferedOutbox | None = None
+    # Once handled: True when committed, False when given back, an error if the commit failed.
+    outcome: asyncio.Future[bool] | None = None
+
+    def name(self) -> str:
+        return self.source.name()
+
+
+def _settle_outcome(record: _Record, result: bool | Exception) -> None:
+    outcome = record.outcome
+    if outcome is None or outcome.done():
+        return
+    if isinstance(result, Exception):
+        outcome.set_exception(result)
+    else:
+        outcome.set_result(result)
 
 
 class EventConsumer:
@@ -150,9 +192,27 @@ class EventConsumer:
         self._assigned: frozenset[tuple[str, int]] = frozenset()
         self._ready = False
         self._committed: dict[tuple[str, int], int] = {}
-        self._failures: dict[tuple[str, int, int], int] = {}
-        self._in_flight: _InFlight | None = None
+        # Per record in flight: how often it failed, and the last error.
+        self._failures: dict[tuple[str, int, int], tuple[int, str]] = {}
+        # The records in flight; the lock guards what the rebalance callbacks touch too.
+        self._lock = threading.Lock()
+        self._records: set[_Record] = set()
+        self._ledger: OffsetLedger[_Record] = OffsetLedger()
+        self._commit_lock = asyncio.Lock()
+        # Per record in flight: one call at a time (decode, commit), and the poll beside.
+        self._threads = ThreadPoolExecutor(
+            max_workers=options.max_in_flight + 2, thread_name_prefix="kafka-consumer"
+        )
+        self._slot_freed = asyncio.Event()
+        self._crashed: list[BaseException] = []
+        self._closing = False
+        self._leaving_group = False
+        self._paused: list[TopicPartition] = []
         self._newly_assigned: set[tuple[str, int]] = set()
+        # Records of one key are handled one after another: a partition whose next record's
+        # key is in flight waits, paused, until that key's record is settled.
+        self._keys_in_flight: dict[tuple[str, bytes], _Record] = {}
+        self._held: dict[tuple[str, int], tuple[str, bytes]] = {}
         self._timeout_s = settings.kafka_call_timeout_s
         self._grace_s = settings.kafka_stuck_grace_s
         self._watchdog = Watchdog(
@@ -203,6 +263,7 @@ class EventConsumer:
         finally:
             watch.cancel()
             self._watchdog.stopped()
+            self._threads.shutdown(wait=False)
 
     async def _run_clients(self) -> None:
         """One incarnation of consumer and producer, until stopped or broken."""
@@ -221,7 +282,12 @@ class EventConsumer:
         except KafkaException as exc:
             await self._close(consumer, None)
             raise _Recreate(f"producer could not start: {exc}") from exc
-        outbox = _ProducerOutbox(producer, transactional=self._options.transactional_id is not None)
+        self._clients = (consumer, producer)
+        self._plain_outbox = PlainOutbox(producer)
+        self._closing = self._leaving_group = False
+        self._crashed = []
+        self._paused, self._newly_assigned = [], set()
+        self._keys_in_flight, self._held = {}, {}
         try:
             consumer.subscribe(
                 list(self._options.topics),
@@ -231,32 +297,54 @@ class EventConsumer:
             )
             self._ready = True
             self._broker_seen_up = self._broker_lost = self._broker_back = False
-            while not self._stopping.is_set():
-                self._watchdog.turned()
-                message = await self._poll(consumer, self._options.poll_timeout_s)
-                if self._broker_lost and (self._broker_back or message is not None):
-                    # Clients that lived through a broker outage can hang for good in a
-                    # transaction step (librdkafka ignores its timeout there): once the
-                    # broker is back, and before a record is touched, start anew. The new
-                    # consumer resumes from the committed offsets, this record included.
-                    raise _Recreate("the broker is back after an outage")
-                if message is None:
-                    await self._commit_past_markers(consumer)
-                    continue
-                if message.error() is not None:
-                    log.warning("consumer error", error=str(message.error()))
-                    continue
-                await self._handle(consumer, producer, outbox, message)
-                if self._newly_assigned:
-                    # Assigned while a record was in flight: never left paused by it.
-                    self._resume(consumer, [TopicPartition(t, p) for t, p in self._newly_assigned])
-                    self._newly_assigned = set()
+            try:
+                await self._consume(consumer)
+            except _Recreate as exc:
+                await self._drain(consumer, closing=not exc.clients_fine, give_back=False)
+                raise
+            except BaseException:
+                await self._drain(consumer, closing=True)
+                raise
+            await self._drain(consumer, closing=False)
+            self._raise_if_crashed()
         finally:
+            self._leaving_group = True  # the revokes of close(): failures still count
             self._ready = False
             self._assigned = frozenset()
             self._committed.clear()
+            with self._lock:
+                self._ledger.clear()
             await self._close(consumer, producer)
             log.info("consumer closed", group=self._options.group_id)
+
+    async def _consume(self, consumer: Consumer) -> None:
+        """Poll and start handlers until stopped; wait for a free one when all are busy."""
+        while not self._stopping.is_set():
+            self._watchdog.turned()
+            self._raise_if_crashed()
+            if self._full():
+                await self._wait_for_slot(consumer)
+                continue
+            self._resume_paused(consumer)
+            self._release_held(consumer)
+            message = await self._poll(consumer, self._options.poll_timeout_s)
+            if self._broker_lost and (self._broker_back or message is not None):
+                # Clients that lived through a broker outage can hang for good in a
+                # transaction step (librdkafka ignores its timeout there): once the
+                # broker is back, and before a record is touched, start anew. The new
+                # consumer resumes from the committed offsets, this record included.
+                raise _Recreate("the broker is back after an outage")
+            if message is None:
+                if not self._records and not len(self._ledger):
+                    await self._commit_past_markers(consumer)
+                continue
+            if message.error() is not None:
+                log.warning("consumer error", error=str(message.error()))
+                continue
+            if self._key_in_flight(message) is not None:
+                await self._hold(consumer, message)
+                continue
+            self._start(message)
 
     def _make_producer(self) -> Producer:
         overrides: dict[str, Any] = {}
@@ -277,9 +365,16 @@ class EventConsumer:
         limit = (self._timeout_s if timeout_s is None else timeout_s) + self._grace_s
         token = self._watchdog.enter(name, limit)
         try:
-            return await asyncio.to_thread(function, *args)
+            return await self._in_thread(function, *args)
         finally:
             self._watchdog.leave(token)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function`` in the consumer's own threads: a poll blocked in a revoke (that
+        waits for the handlers) never starves the handlers' client calls of a thread."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, context.run, function, *args)
 
     async def _poll(self, consumer: Consumer, timeout_s: float) -> Message | None:
         # A revoke inside poll may wait for the handler to give its record back.
@@ -303,42 +398,104 @@ class EventConsumer:
         if closed.is_alive():
             log.warning("kafka clients did not close in time; left behind")
 
-    async def _handle(
-        self, consumer: Consumer, producer: Producer, outbox: _ProducerOutbox, message: Message
-    ) -> None:
-        """Process one record while the loop keeps polling beside a long handler."""
+    # The records in flight: started, handled, committed (or given back).
+
+    def _start(self, message: Message) -> None:
+        """Hand a polled record to a handler task of its own."""
         source = _Source.of(message)
-        loop = asyncio.get_running_loop()
-        give_back = asyncio.Event()
-        finished = threading.Event()
-        task = asyncio.create_task(self._process(consumer, producer, outbox, message, give_back))
-        task.add_done_callback(lambda _task: finished.set())
-        self._in_flight = _InFlight(source, give_back, finished, loop)
-        paused: list[TopicPartition] = []
-        try:
-            while True:
-                done, _ = await asyncio.wait({task}, timeout=self._options.keepalive_s)
-                if done:
-                    break
-                if self._stopping.is_set():
-                    give_back.set()
-                if not paused:
-                    paused = [TopicPartition(t, p) for t, p in self._assigned]
-                    consumer.pause(paused)
-                self._watchdog.turned()
-                extra = await self._poll(consumer, 0.1)
-                if extra is not None and extra.error() is None:
-                    # Fetched before the pause took hold (or newly assigned): read it later.
-                    early = _Source.of(extra)
-                    tp = TopicPartition(early.topic, early.partition)
-                    consumer.pause([tp])
-                    paused.append(tp)
-                    await self._rewind(consumer, extra)
-        finally:
-            self._in_flight = None
-            if paused:
-                self._resume(consumer, paused)
-        task.result()  # raises _Recreate
+        key = message.key()
+        record = _Record(
+            source=source,
+            key=(source.topic, key) if isinstance(key, bytes) else None,
+            message=message,
+            give_back=asyncio.Event(),
+            finished=threading.Event(),
+            loop=asyncio.get_running_loop(),
+        )
+        with self._lock:
+            self._ledger.start(*record.source.key(), record)
+            self._records.add(record)
+            if record.key is not None:
+                self._keys_in_flight[record.key] = record
+        record.task = asyncio.create_task(self._process(record), name=f"record {record.name()}")
+        record.task.add_done_callback(lambda task: self._record_ended(record, task))
+
+    def _record_ended(self, record: _Record, task: asyncio.Task[None]) -> None:
+        with self._lock:
+            self._records.discard(record)
+            if record.key is not None and self._keys_in_flight.get(record.key) is record:
+                del self._keys_in_flight[record.key]
+        record.finished.set()
+        self._slot_freed.set()
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._crashed.append(error)
+
+    def _raise_if_crashed(self) -> None:
+        if self._crashed:
+            raise self._crashed[0]
+
+    def _full(self) -> bool:
+        return len(self._records) >= self._options.max_in_flight
+
+    async def _wait_for_slot(self, consumer: Consumer) -> None:
+        """All handlers busy: wait for one to finish, but keep polling beside them (paused),
+        so rebalances are served and the group membership stays alive."""
+        self._slot_freed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._slot_freed.wait(), self._options.keepalive_s)
+            return
+        if self._stopping.is_set():
+            self._give_back_all()
+        if not self._paused:
+            self._paused = [TopicPartition(t, p) for t, p in self._assigned]
+            consumer.pause(self._paused)
+        self._watchdog.turned()
+        await self._poll_beside(consumer)
+
+    async def _poll_beside(self, consumer: Consumer) -> None:
+        extra = await self._poll(consumer, 0.1)
+        if extra is not None and extra.error() is None:
+            # Fetched before the pause took hold (or newly assigned): read it later.
+            early = _Source.of(extra)
+            tp = TopicPartition(early.topic, early.partition)
+            consumer.pause([tp])
+            self._paused.append(tp)
+            await self._rewind(consumer, extra)
+
+    def _resume_paused(self, consumer: Consumer) -> None:
+        """A handler is free again: read on, newly assigned partitions included."""
+        paused = self._paused + [TopicPartition(t, p) for t, p in self._newly_assigned]
+        self._paused, self._newly_assigned = [], set()
+        with self._lock:
+            held = set(self._held)
+        paused = [tp for tp in paused if (tp.topic, tp.partition) not in held]
+        if paused:
+            self._resume(consumer, paused)
+
+    def _key_in_flight(self, message: Message) -> tuple[str, bytes] | None:
+        key, topic = message.key(), message.topic()
+        if not isinstance(key, bytes) or topic is None:
+            return None
+        return (topic, key) if (topic, key) in self._keys_in_flight else None
+
+    async def _hold(self, consumer: Consumer, message: Message) -> None:
+        """The record's key is in flight: its partition waits (paused, rewound to it) until
+        that key's record is settled, so one key's records never run side by side."""
+        source = _Source.of(message)
+        tp = TopicPartition(source.topic, source.partition)
+        consumer.pause([tp])
+        with self._lock:
+            self._held[(source.topic, source.partition)] = (source.topic, message.key() or b"")
+        await self._rewind(consumer, message)
+
+    def _release_held(self, consumer: Consumer) -> None:
+        with self._lock:
+            free = [tp for tp, key in self._held.items() if key not in self._keys_in_flight]
+            for tp in free:
+                del self._held[tp]
+        if free:
+            self._resume(consumer, [TopicPartition(t, p) for t, p in free])
 
     def _resume(self, consumer: Consumer, paused: list[TopicPartition]) -> None:
         """Resume all of ``paused``, ours or not any more: librdkafka keeps a partition's
@@ -349,81 +506,254 @@ class EventConsumer:
             except KafkaException as exc:
                 log.info("not resumed", error=str(exc), topic=tp.topic, partition=tp.partition)
 
-    async def _process(
-        self,
-        consumer: Consumer,
-        producer: Producer,
-        outbox: _ProducerOutbox,
-        message: Message,
-        give_back: asyncio.Event,
-    ) -> None:
-        """Handle one record: committed, given back, or rewound to be polled again.
+    def _give_back_all(self) -> None:
+        for record in list(self._records):
+            record.give_back.set()
+
+    async def _drain(self, consumer: Consumer, *, closing: bool, give_back: bool = True) -> None:
+        """Before the clients close: the handlers are awaited, told to give their records
+        back (``give_back``). ``closing`` (the clients are broken): nothing is committed
+        any more, and every record is given back."""
+        self._closing = self._closing or closing
+        if give_back or self._closing:
+            self._give_back_all()
+        if self._closing:
+            self._abandon(list(self._records))
+        while self._records:
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._slot_freed.wait(), self._options.keepalive_s)
+                continue
+            self._watchdog.turned()
+            with contextlib.suppress(KafkaException):
+                await self._poll(consumer, 0.1)  # rebalances are served meanwhile
+
+    async def _process(self, record: _Record) -> None:
+        """Handle one record until it is committed or given back.
 
         All of it is one span, a child of the producer's span: the order's trace runs on,
         and the gap before this span is the time the record waited in the topic.
         """
-        topic, partition = message.topic(), message.partition()
+        source = record.source
         attributes = {
             "messaging.system": "kafka",
-            "messaging.destination.name": topic,
+            "messaging.destination.name": source.topic,
             "messaging.consumer.group.name": self._options.group_id,
-            "messaging.destination.partition.id": str(partition),
-            "messaging.kafka.offset": message.offset(),
+            "messaging.destination.partition.id": str(source.partition),
+            "messaging.kafka.offset": source.offset,
         }
-        parent = extract_headers(message.headers())
-        with span(f"{topic} process", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes):
-            await self._process_in_span(consumer, producer, outbox, message, give_back)
+        parent = extract_headers(record.message.headers())
+        with span(
+            f"{source.topic} process", kind=SpanKind.CONSUMER, parent=parent, attributes=attributes
+        ):
+            await self._process_in_span(record)
 
-    async def _process_in_span(
+    async def _process_in_span(self, record: _Record) -> None:
+        while True:
+            try:
+                after_commit = await self._attempt(record)
+                committed = await self._settle(record)
+            except _Recreate:
+                raise
+            except GiveBack as exc:
+                if not self._leaving(record):  # not asked to: a failure like any other
+                    if await self._retry_after(record, exc):
+                        continue
+                    return
+                # Not rewound: the partition is leaving (or the consumer closing), and its
+                # next owner starts from the committed offset.
+                self._given_back(record)
+                return
+            except Exception as exc:  # anything else is retried, never skipped
+                if _is_fatal(exc):
+                    raise _Recreate(f"fatal client error: {exc}") from exc
+                if await self._retry_after(record, exc):
+                    continue
+                return
+            if not committed:
+                return
+            self._succeeded(record.source)
+            if after_commit is not None:
+                await after_commit()
+            return
+
+    async def _attempt(self, record: _Record) -> AfterCommit | None:
+        """Decode and handle the record (or dead-letter it); its outputs wait for the
+        commit in transactional mode, are acknowledged already in plain mode."""
+        source, message = record.source, record.message
+        outbox: PlainOutbox | BufferedOutbox = self._plain_outbox
+        if self._options.transactional_id is not None:
+            outbox = record.outbox = BufferedOutbox()
+        after_commit: AfterCommit | None = None
+        try:
+            event = await self._in_thread(self._codecs[source.topic].decode, message.value())
+        except EventDecodeError as exc:
+            if exc.failure is DecodeFailure.REGISTRY_UNAVAILABLE:
+                raise
+            await self._dead_letter(outbox, message, source, exc.failure.value, exc.detail)
+        else:
+            consumed = ConsumedEvent(
+                event, source.topic, source.partition, source.offset, record.give_back
+            )
+            with structlog.contextvars.bound_contextvars(order_id=event.order_id):
+                try:
+                    after_commit = await self._handler(consumed, outbox)
+                except RejectedEvent as exc:
+                    await self._dead_letter(outbox, message, source, REJECTED, str(exc))
+        return after_commit
+
+    async def _settle(self, record: _Record) -> bool:
+        """Commit the handled record, with every other one ready by then: True once
+        committed, False if it can no longer be committed here (given back); raises if
+        the commit failed."""
+        record.outcome = record.loop.create_future()
+        with self._lock:
+            committable = self._ledger.done(*record.source.key(), record)
+        if not committable or self._closing:
+            self._given_back(record)
+            return False
+        async with self._commit_lock:
+            if not record.outcome.done():
+                await self._commit_ready()
+        return await record.outcome
+
+    async def _commit_ready(self) -> None:
+        """One commit (plain) or one transaction (transactional) for every record whose
+        partition is done up to it; the ledger keeps a record that finished early until
+        each earlier one of its partition has."""
+        consumer, producer = self._clients
+        with self._lock:
+            batch = self._ledger.committable()
+        if not batch:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in commit_offsets(batch).items()]
+        try:
+            if self._options.transactional_id is None:
+                await self._call("commit", _commit_sync, consumer, offsets)
+            else:
+                outputs = [o for r in batch if r.item.outbox for o in r.item.outbox.outputs]
+                await self._commit_transaction(consumer, producer, outputs, offsets)
+        except (KafkaException, BufferError) as exc:
+            # Nothing of the batch counts as done: each record is handled again (the
+            # kitchen's tickets make that a re-send), nothing after it commits meanwhile.
+            records = [tracked.item for tracked in batch]
+            with self._lock:
+                for record in records:
+                    self._ledger.redo(*record.source.key(), record)
+            try:
+                await self._abort(producer)
+            except _Recreate:
+                self._abandon(records)  # new clients start from the committed offsets
+                raise
+            for record in records:
+                _settle_outcome(record, exc)
+            return
+        with self._lock:
+            self._ledger.committed(batch)
+        for tp in offsets:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+        if len(batch) > 1:
+            log.debug("batch committed", records=len(batch), partitions=len(offsets))
+        for tracked in batch:
+            _settle_outcome(tracked.item, True)
+
+    async def _commit_transaction(
         self,
         consumer: Consumer,
         producer: Producer,
-        outbox: _ProducerOutbox,
-        message: Message,
-        give_back: asyncio.Event,
+        outputs: list[Output],
+        offsets: list[TopicPartition],
     ) -> None:
-        source = _Source.of(message)
+        metadata = consumer.consumer_group_metadata()
+        timeout = self._timeout_s
+
+        def commit_transaction() -> None:
+            producer.begin_transaction()
+            produce_all(producer, outputs)
+            producer.send_offsets_to_transaction(offsets, metadata, timeout)
+            producer.commit_transaction(timeout)
+
+        await self._call("commit_transaction", commit_transaction, timeout_s=2 * timeout)
+
+    async def _retry_after(self, record: _Record, exc: Exception) -> bool:
+        """After a transient failure: True to handle the record again, False if it is
+        given back instead (its partition left, the consumer stops)."""
         try:
-            after_commit = await self._attempt(consumer, producer, outbox, message, give_back)
-        except GiveBack:
-            # Not rewound: the partition is leaving (or the consumer closing), and its next
-            # owner starts from the committed offset. A seek now would wait on the revoke
-            # that waits on us.
-            await self._abort(producer)
-            log.info("record given back", **source.fields())
-            return
-        except Exception as exc:  # anything else is retried, never skipped
-            await self._abort(producer)
-            if not give_back.is_set():
-                await self._rewind(consumer, message)
-            if _is_fatal(exc):
-                raise _Recreate(f"fatal client error: {exc}") from exc
-            await self._failed(source, exc)
-            return
-        self._succeeded(source)
-        if after_commit is not None:
-            await after_commit()
+            await self._failed(record.source, exc)
+        except _Recreate:
+            self._given_back(record)  # the new clients read it again
+            raise
+        if self._leaving(record):
+            self._given_back(record)
+            return False
+        with self._lock:
+            return self._ledger.redo(*record.source.key(), record)
+
+    def _leaving(self, record: _Record) -> bool:
+        """Whether the record is to be given back: its partition leaves, the consumer stops."""
+        return record.give_back.is_set() or self._stopping.is_set() or self._closing
+
+    def _given_back(self, record: _Record) -> None:
+        with self._lock:
+            orphans = self._ledger.give_back(*record.source.key(), record)
+        self._abandon(orphans)  # done after it: they cannot commit here either
+        log.info("record given back", **record.source.fields())
+
+    def _abandon(self, records: Iterable[_Record]) -> None:
+        """Tell records waiting for their commit that it will not come (given back)."""
+        for record in records:
+            _settle_outcome(record, False)
 
     async def _failed(self, source: _Source, exc: Exception) -> None:
         key = source.key()
-        attempts = self._failures.get(key, 0) + 1
-        self._failures = {key: attempts}  # one record at a time: only the latest counts
+        with self._lock:
+            attempts = self._failures.get(key, (0, ""))[0] + 1
+            self._failures[key] = (attempts, repr(exc))
         log.warning(
             "record failed, will retry", error=repr(exc), attempts=attempts, **source.fields()
         )
+        self._report_failures()
         bound = self._settings.kafka_max_record_attempts
-        if attempts >= bound:
-            self._watchdog.concern(
-                "record", f"{source.name()} failed {attempts} times, last: {exc!r}"[:300]
-            )
-            if attempts % bound == 0:
-                raise _Recreate(f"{source.name()} failed {attempts} times")
+        if attempts >= bound and attempts % bound == 0:
+            raise _Recreate(f"{source.name()} failed {attempts} times", clients_fine=True)
         await self._pause()
 
     def _succeeded(self, source: _Source) -> None:
+        """Committed: it, and anything before it in its partition, no longer fails; nor
+        does a record of a partition that is not ours any more (it left while the clients
+        were recreated)."""
         if self._failures:
-            self._failures.pop(source.key(), None)
+            self._forget_failures(
+                lambda t, p, o: (
+                    ((t, p) == (source.topic, source.partition) and o <= source.offset)
+                    or (t, p) not in self._assigned
+                )
+            )
+
+    def _forget_failures(self, which: Callable[[str, int, int], bool]) -> None:
+        with self._lock:
+            for key in [key for key in self._failures if which(*key)]:
+                del self._failures[key]
+        self._report_failures()
+
+    def _report_failures(self) -> None:
+        """``/ready`` fails while any record in flight failed ``kafka_max_record_attempts``
+        times or more (the worst is named)."""
+        bound = self._settings.kafka_max_record_attempts
+        with self._lock:
+            failing = sorted(
+                ((n, key, last) for key, (n, last) in self._failures.items() if n >= bound),
+                reverse=True,
+            )
+        if not failing:
             self._watchdog.concern("record", None)
+            return
+        attempts, (topic, partition, offset), last = failing[0]
+        more = f" ({len(failing) - 1} more records failing)" if len(failing) > 1 else ""
+        self._watchdog.concern(
+            "record",
+            f"{topic}[{partition}]@{offset} failed {attempts} times{more}, last: {last}"[:300],
+        )
 
     async def _rewind(self, consumer: Consumer, message: Message) -> None:
         # Back to the record; polling on keeps the group membership alive meanwhile. In a
@@ -436,52 +766,6 @@ class EventConsumer:
         except KafkaException as exc:  # the partition moved to another member: theirs now
             log.info("not rewound", error=str(exc), **_where(message))
 
-    async def _attempt(
-        self,
-        consumer: Consumer,
-        producer: Producer,
-        outbox: _ProducerOutbox,
-        message: Message,
-        give_back: asyncio.Event,
-    ) -> AfterCommit | None:
-        source = _Source.of(message)
-        transactional = self._options.transactional_id is not None
-        if transactional:
-            await self._call("begin_transaction", producer.begin_transaction)
-        after_commit: AfterCommit | None = None
-        try:
-            event = await asyncio.to_thread(self._codecs[source.topic].decode, message.value())
-        except EventDecodeError as exc:
-            if exc.failure is DecodeFailure.REGISTRY_UNAVAILABLE:
-                raise
-            await self._dead_letter(outbox, message, source, exc.failure.value, exc.detail)
-        else:
-            consumed = ConsumedEvent(
-                event, source.topic, source.partition, source.offset, give_back
-            )
-            with structlog.contextvars.bound_contextvars(order_id=event.order_id):
-                try:
-                    after_commit = await self._handler(consumed, outbox)
-                except RejectedEvent as exc:
-                    await self._dead_letter(outbox, message, source, REJECTED, str(exc))
-        await self._commit(consumer, producer, source)
-        return after_commit
-
-    async def _commit(self, consumer: Consumer, producer: Producer, source: _Source) -> None:
-        offsets = [TopicPartition(source.topic, source.partition, source.offset + 1)]
-        if self._options.transactional_id is None:
-            await self._call("commit", _commit_sync, consumer, offsets)
-            self._committed[(source.topic, source.partition)] = source.offset + 1
-            return
-        metadata = consumer.consumer_group_metadata()
-        timeout = self._timeout_s
-
-        def commit_transaction() -> None:
-            producer.send_offsets_to_transaction(offsets, metadata, timeout)
-            producer.commit_transaction(timeout)
-
-        await self._call("commit_transaction", commit_transaction, timeout_s=2 * timeout)
-
     async def _commit_past_markers(self, consumer: Consumer) -> None:
         """When idle, commit the consumer's position where it is past the last commit.
 
@@ -489,7 +773,7 @@ class EventConsumer:
         marker that takes an offset but is never handed to us: committing only "last
         record + 1" would leave the group one behind the end forever, and the lag
         monitor would never read 0. The position has skipped the markers; every record
-        before it was processed (one at a time), so committing it loses nothing.
+        before it was processed (nothing is in flight now), so committing it loses nothing.
         """
         if self._options.transactional_id is not None or not self._assigned:
             return
@@ -527,7 +811,12 @@ class EventConsumer:
             raise _Recreate(f"abort failed: {exc}") from exc
 
     async def _dead_letter(
-        self, outbox: _ProducerOutbox, message: Message, source: _Source, reason: str, detail: str
+        self,
+        outbox: PlainOutbox | BufferedOutbox,
+        message: Message,
+        source: _Source,
+        reason: str,
+        detail: str,
     ) -> None:
         reasons: list[tuple[str, str | bytes]] = [
             ("dlq.reason", reason),
@@ -581,8 +870,9 @@ class EventConsumer:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         added = {(p.topic, p.partition) for p in partitions}
         self._assigned = self._assigned | added
-        if self._in_flight is not None:
-            self._newly_assigned |= added
+        # Resumed by the loop: librdkafka keeps a pause across a revoke, and a partition of
+        # ours paused for the records in flight may come back.
+        self._newly_assigned |= added
         log.info(
             "partitions assigned",
             group=self._options.group_id,
@@ -592,7 +882,7 @@ class EventConsumer:
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         removed = {(p.topic, p.partition) for p in partitions}
-        self._give_back_if_in(removed)
+        self._give_back_in(removed)
         self._assigned = self._assigned - removed
         for key in removed:  # another member commits them now
             self._committed.pop(key, None)
@@ -606,58 +896,32 @@ class EventConsumer:
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         lost = {(p.topic, p.partition) for p in partitions}
         self._broker_lost = True  # the group coordinator was out of reach for a session
-        self._give_back_if_in(lost)
+        self._give_back_in(lost)
         self._assigned = self._assigned - lost
         for key in lost:
             self._committed.pop(key, None)
         log.warning("partitions lost", group=self._options.group_id, lost=_names(lost))
 
-    def _give_back_if_in(self, partitions: set[tuple[str, int]]) -> None:
-        """The record in flight belongs to a partition leaving us: have the handler give
-        it back (or finish) before the partition goes, so no two members work on it."""
-        in_flight = self._in_flight
-        if in_flight is None:
-            return
-        if (in_flight.source.topic, in_flight.source.partition) not in partitions:
-            return
-        log.info("partition revoked mid-record: giving it back", **in_flight.source.fields())
-        in_flight.loop.call_soon_threadsafe(in_flight.give_back.set)
-        if not in_flight.finished.wait(self._timeout_s):
-            log.warning("record still in flight after the revoke", **in_flight.source.fields())
-
-
-class _ProducerOutbox:
-    """Plain mode awaits each acknowledgement; transactional mode leaves that to the commit."""
-
-    def __init__(self, producer: Producer, *, transactional: bool) -> None:
-        self._producer = producer
-        self._transactional = transactional
-
-    async def publish(
-        self, topic: str, *, key: str, value: bytes, headers: Mapping[str, str] | None = None
-    ) -> None:
-        attributes = {"messaging.system": "kafka", "messaging.destination.name": topic}
-        with span(f"{topic} publish", kind=SpanKind.PRODUCER, attributes=attributes):
-            carried = {**inject_headers(), **(headers or {})}  # the trace goes on downstream
-            await self.publish_raw(
-                topic, key=key.encode(), value=value, headers=list(carried.items())
-            )
-
-    async def publish_raw(
-        self,
-        topic: str,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, str | bytes]],
-    ) -> None:
-        if self._transactional:
-            # commit_transaction flushes and fails if any record was not written.
-            self._producer.produce(topic, key=key, value=value, headers=list(headers))
-            return
-        acknowledged = produce(self._producer, topic, key=key, value=value, headers=headers)
-        await asyncio.to_thread(self._producer.flush, 30.0)
-        await acknowledged
+    def _give_back_in(self, partitions: set[tuple[str, int]]) -> None:
+        """Records in flight of partitions leaving us: have their handlers give them back
+        (or finish) before the partitions go, so no two members work on a record."""
+        with self._lock:
+            leaving = [r for r in self._records if r.source.key()[:2] in partitions]
+        for record in leaving:
+            log.info("partition revoked mid-record: giving it back", **record.source.fields())
+            record.loop.call_soon_threadsafe(record.give_back.set)
+        deadline = time.monotonic() + self._timeout_s
+        for record in leaving:
+            if not record.finished.wait(max(0.0, deadline - time.monotonic())):
+                log.warning("record still in flight after the revoke", **record.source.fields())
+                # Its commit, if it ever comes to one, is not ours to make any more.
+                record.loop.call_soon_threadsafe(_settle_outcome, record, False)
+        with self._lock:
+            self._ledger.drop(partitions)
+            for tp in partitions:
+                self._held.pop(tp, None)
+        if not self._leaving_group:  # moving to another member: theirs to retry, or not
+            self._forget_failures(lambda t, p, _o: (t, p) in partitions)
 
 
 @dataclass(frozen=True, slots=True)
