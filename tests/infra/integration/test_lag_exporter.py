@@ -91,6 +91,10 @@ def test_lag_rises_without_a_kitchen_and_falls_to_zero_when_one_cooks(
     with processes(infra, tmp_path) as running:
         running.kitchen("kitchen-1", cook_seconds="0")
         wait_until(lambda: group_lag(exporter, "kitchen") == 0, 90, "kitchen lag 0")
+        # order.ready is written in transactions: delivery reaches 0 only by committing
+        # its position past each transaction's commit marker once it is idle.
+        running.delivery()
+        wait_until(lambda: group_lag(exporter, "delivery") == 0, 120, "delivery lag 0")
 
 
 def test_the_exporter_and_just_lag_agree(

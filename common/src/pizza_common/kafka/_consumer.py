@@ -192,6 +192,7 @@ class EventConsumer:
         self._assigned: frozenset[tuple[str, int]] = frozenset()
         self._ready = False
         self._committed: dict[tuple[str, int], int] = {}
+        self._marker_commit_pending = False
         # Per record in flight: how often it failed, and the last error.
         self._failures: dict[tuple[str, int, int], tuple[int, str]] = {}
         # The records in flight; the lock guards what the rebalance callbacks touch too.
@@ -274,6 +275,7 @@ class EventConsumer:
                 client_id=self._options.instance,
                 error_cb=self._on_error,
                 stats_cb=self._on_stats,
+                on_commit=self._on_commit,
                 **{"statistics.interval.ms": 5000},
             )
         )
@@ -312,6 +314,7 @@ class EventConsumer:
             self._ready = False
             self._assigned = frozenset()
             self._committed.clear()
+            self._marker_commit_pending = False
             with self._lock:
                 self._ledger.clear()
             await self._close(consumer, producer)
@@ -775,7 +778,11 @@ class EventConsumer:
         monitor would never read 0. The position has skipped the markers; every record
         before it was processed (nothing is in flight now), so committing it loses nothing.
         """
-        if self._options.transactional_id is not None or not self._assigned:
+        if (
+            self._options.transactional_id is not None
+            or not self._assigned
+            or self._marker_commit_pending
+        ):
             return
         wanted = [TopicPartition(topic, partition) for topic, partition in self._assigned]
         try:
@@ -790,13 +797,15 @@ class EventConsumer:
         ]
         if not ahead:
             return
+        # Asynchronous: a synchronous commit to a coordinator that just went away blocks
+        # the loop, and with it the polls that serve the broker's health (readiness would
+        # blame a stalled loop instead of the broker). ``_on_commit`` records the outcome.
         try:
-            await self._call("commit", _commit_sync, consumer, ahead)
+            consumer.commit(offsets=ahead, asynchronous=True)
         except KafkaException as exc:  # e.g. no coordinator yet: the next idle turn tries again
             log.info("position not committed", error=str(exc))
             return
-        for tp in ahead:
-            self._committed[(tp.topic, tp.partition)] = tp.offset
+        self._marker_commit_pending = True
 
     async def _abort(self, producer: Producer) -> None:
         if self._options.transactional_id is None:
@@ -851,6 +860,17 @@ class EventConsumer:
             self._broker_up(False)
         log.warning("kafka client error", error=str(error))
 
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """An asynchronous commit (the idle one past the markers) came back."""
+        self._marker_commit_pending = False
+        if error is not None:
+            log.info("position not committed", error=str(error))
+            return
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            if tp.error is None and key in self._assigned:
+                self._committed[key] = max(self._committed.get(key, -1), tp.offset)
+
     def _on_stats(self, text: str) -> None:
         """Every few seconds: is any broker of the cluster (not just bootstrap) up?"""
         try:
@@ -896,21 +916,24 @@ class EventConsumer:
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         lost = {(p.topic, p.partition) for p in partitions}
         self._broker_lost = True  # the group coordinator was out of reach for a session
-        self._give_back_in(lost)
+        # Not waited for: the partitions are gone already (another member may own them),
+        # and a handler stuck in a commit to an unreachable broker would block this poll.
+        self._give_back_in(lost, wait=False)
         self._assigned = self._assigned - lost
         for key in lost:
             self._committed.pop(key, None)
         log.warning("partitions lost", group=self._options.group_id, lost=_names(lost))
 
-    def _give_back_in(self, partitions: set[tuple[str, int]]) -> None:
+    def _give_back_in(self, partitions: set[tuple[str, int]], *, wait: bool = True) -> None:
         """Records in flight of partitions leaving us: have their handlers give them back
-        (or finish) before the partitions go, so no two members work on a record."""
+        (or finish, if ``wait``) before the partitions go, so no two members work on a
+        record."""
         with self._lock:
             leaving = [r for r in self._records if r.source.key()[:2] in partitions]
         for record in leaving:
             log.info("partition revoked mid-record: giving it back", **record.source.fields())
             record.loop.call_soon_threadsafe(record.give_back.set)
-        deadline = time.monotonic() + self._timeout_s
+        deadline = time.monotonic() + (self._timeout_s if wait else 0.0)
         for record in leaving:
             if not record.finished.wait(max(0.0, deadline - time.monotonic())):
                 log.warning("record still in flight after the revoke", **record.source.fields())
