@@ -62,7 +62,10 @@ class Runtime:
             consumer = EventConsumer(
                 kafka,
                 ConsumerOptions(
-                    group_id=CONSUMER_GROUP, instance=settings.instance_id, topics=TOPICS
+                    group_id=CONSUMER_GROUP,
+                    instance=settings.instance_id,
+                    topics=TOPICS,
+                    max_in_flight=settings.events_in_flight,
                 ),
                 codecs(registry),
                 EventHandler(service).handle,

@@ -21,6 +21,8 @@ class DeliverySettings(ServiceSettings, TokenCheckSettings):
     # set (DELIVERY_AUTH_*); one order, its tracking token or such a token (docs/security.md).
     auth_audience: str = "delivery-svc"  # the realm's name for delivery_svc
     drivers: int = Field(default=3, ge=1, le=100)
+    # How many events are applied at once; those done together share one transaction.
+    events_in_flight: int = Field(default=16, ge=1, le=256)
     drive_seconds: str = "5-10"
     """How long a drive takes: ``"7"`` or a range ``"5-10"`` drawn per order; ``"0"`` in tests."""
 

@@ -215,3 +215,25 @@ async def test_one_fleet_step_moves_many_orders_in_one_go(store: DeliveryStore) 
     assert set(await store.trace_contexts([e.order_id for e in placed])) == {
         e.order_id for e in placed
     }
+
+
+async def test_events_handled_side_by_side_share_transactions_and_apply_once_each(
+    store: DeliveryStore,
+) -> None:
+    service = _service(store, FakeClock(T0))
+    handler = EventHandler(service)
+    placed = [order_placed() for _ in range(12)]
+    ready = [order_ready(event) for event in placed]
+    # As the consumer runs them with several records in flight: both topics at once,
+    # an order's two events side by side, each event twice (a redelivery).
+    await asyncio.gather(
+        *(_handle(handler, ORDER_PLACED, event) for event in placed + placed),
+        *(_handle(handler, ORDER_READY, event) for event in ready + ready),
+    )
+
+    for event in placed:
+        order = await service.get(event.order_id)
+        assert order is not None
+        assert order.status is DeliveryStatus.READY
+        assert order.waits_for_driver
+    assert store._events.batches < 4 * len(placed), "no two events shared a transaction"

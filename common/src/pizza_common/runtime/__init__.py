@@ -9,6 +9,7 @@ from pizza_common.runtime._db import (
     open_database,
 )
 from pizza_common.runtime._durations import SecondsRange
+from pizza_common.runtime._group_commit import GroupCommit
 from pizza_common.runtime._logging import configure_logging
 from pizza_common.runtime._migrations import run_migrations
 from pizza_common.runtime._paths import var_dir
@@ -20,6 +21,7 @@ from pizza_common.runtime._watchdog import Watchdog, exit_if_crashed, stop_tasks
 
 __all__ = [
     "PORTS",
+    "GroupCommit",
     "SecondsRange",
     "ServiceSettings",
     "UtcDateTime",
