@@ -37,9 +37,14 @@ async def test_writes_waiting_together_share_one_batch_in_their_order() -> None:
     group = GroupCommit(recorder.run)
     results = await asyncio.gather(*(group.submit(n) for n in range(10)))
     assert results == [2 * n for n in range(10)]
-    # The first goes alone (nothing waited yet); all that queued behind it go together.
-    assert recorder.batches == [[0], list(range(1, 10))]
-    assert group.batches == 2
+    assert recorder.batches == [list(range(10))]
+    # Written while a batch runs: the next batch, all of them together.
+    first = asyncio.create_task(group.submit(10))
+    await asyncio.sleep(0)  # its batch is running
+    later = [asyncio.create_task(group.submit(n)) for n in range(11, 15)]
+    assert await asyncio.gather(first, *later) == [2 * n for n in range(10, 15)]
+    assert recorder.batches[1:] == [[10], [11, 12, 13, 14]]
+    assert group.batches == 3
 
 
 async def test_a_batch_never_exceeds_its_limit() -> None:
@@ -61,38 +66,26 @@ async def test_a_write_that_fails_fails_alone_and_the_others_are_applied() -> No
     assert [5] in recorder.batches
 
 
-async def test_a_cancelled_leader_hands_the_others_writes_on() -> None:
-    seen: list[list[int]] = []
-    gates: list[asyncio.Event] = []
+async def test_a_writer_that_stops_waiting_cuts_no_batch_short() -> None:
+    release = asyncio.Event()
     running = asyncio.Event()
+    committed: list[list[int]] = []
 
     async def slow(items: Sequence[int]) -> list[int]:
-        seen.append(list(items))
-        gate = asyncio.Event()
-        gates.append(gate)
         running.set()
-        await gate.wait()  # each batch waits for its own gate
+        await release.wait()
+        committed.append(list(items))
         return list(items)
 
     group = GroupCommit(slow)
-    first = asyncio.create_task(group.submit(0))
+    writers = [asyncio.create_task(group.submit(n)) for n in range(3)]
     await running.wait()
-    running.clear()
-    leader = asyncio.create_task(group.submit(1))  # takes [1, 2] once [0] is done
-    other = asyncio.create_task(group.submit(2))
-    await asyncio.sleep(0)
-    gates[0].set()
-    assert await first == 0
-    await running.wait()
-    running.clear()
-    assert seen == [[0], [1, 2]]
-    leader.cancel()  # mid-batch: its own write is given up, the other's is not
+    writers[0].cancel()  # its deadline passed mid-transaction
     with pytest.raises(asyncio.CancelledError):
-        await leader
-    await running.wait()
-    gates[2].set()
-    assert await other == 2
-    assert seen == [[0], [1, 2], [2]]
+        await writers[0]
+    release.set()
+    assert await asyncio.gather(*writers[1:]) == [1, 2]
+    assert committed == [[0, 1, 2]]
 
 
 def test_a_batch_limit_below_one_is_refused() -> None:

@@ -3,6 +3,7 @@ change is saved only at the version it was decided on."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -98,3 +99,26 @@ async def test_unsettled_orders_are_found_oldest_first(store: OrderStore) -> Non
     found = await store.unsettled(unchanged_since=datetime.now(UTC), limit=10)
     assert [o.order_id for o in found] == [first.order_id]
     assert await store.unsettled(unchanged_since=NOW, limit=10) == []
+
+
+async def test_writes_at_the_same_time_share_a_transaction_and_a_taken_key_fails_alone(
+    store: OrderStore,
+) -> None:
+    orders = [replace(placed(), order_id=f"o-{n}", idempotency_key=f"key-{n}") for n in range(8)]
+    await store.add(orders[0])
+    taken = replace(placed(), order_id="o-taken", idempotency_key="key-0")
+    results = await asyncio.gather(
+        *(store.add(order) for order in [*orders[1:], taken]), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [type(None)] * 7 + [KeyTaken]
+    for order in orders:
+        assert await store.get(order.order_id) == order
+    assert await store.get("o-taken") is None
+
+    # Several changes at once, one of them decided on a stale version: only it is refused.
+    changes = [order.payment_unavailable("timeout", LATER) for order in orders]
+    stale = orders[3].decline("card_declined", LATER, payment_id="pay_1")
+    saved = await asyncio.gather(*(store.save(change) for change in [*changes, stale]))
+    assert saved == [True] * 8 + [False]
+    assert await store.get(orders[3].order_id) == changes[3]
+    assert store._writes.batches < 1 + 8 + 9, "no two writes shared a transaction"

@@ -23,7 +23,10 @@ BatchRun = Callable[[Sequence[I]], Awaitable[Sequence[R]]]
 class GroupCommit(Generic[I, R]):
     """Runs ``run`` on every item submitted while an earlier batch was running.
 
-    If a batch fails, its items are run again one by one, so only the item that fails
+    The batches run in a task of their own: a writer that is cancelled (its deadline
+    passed) stops waiting, but never cuts short a transaction that holds the others'
+    writes too; its own write may still be committed, as it may without batching.
+    If a batch fails, its items are run again one by one, so only an item that fails
     alone gets the error; the others are not held hostage by it.
     """
 
@@ -33,26 +36,24 @@ class GroupCommit(Generic[I, R]):
         self._run = run
         self._max_batch = max_batch
         self._waiting: list[tuple[I, asyncio.Future[R]]] = []
-        self._turn = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions ran (their sizes show in the tests)
 
     async def submit(self, item: I) -> R:
         """``item``'s result once its batch is committed; its error if it fails alone."""
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
-        # Lock is first come, first served: the first writer in line takes the batch,
-        # the writers whose item it took find their result set when their turn comes.
-        # (With more waiting than fit one batch, it commits batches until its own is.)
-        async with self._turn:
-            while not done.done():
-                batch = self._waiting[: self._max_batch]
-                del self._waiting[: len(batch)]
-                try:
-                    await self._commit(batch)
-                except BaseException:  # cancelled: the others' items go to the next in line
-                    self._waiting[:0] = [w for w in batch if w[1] is not done and not w[1].done()]
-                    raise
-        return done.result()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="group-commit")
+        return await done
+
+    async def _flush(self) -> None:
+        """Batch after batch, in the order written, until nobody waits. (No await
+        between the last look and the end: a write comes before it or finds it done.)"""
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: len(batch)]
+            await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
         try:
@@ -61,7 +62,7 @@ class GroupCommit(Generic[I, R]):
                 raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         except Exception as exc:  # noqa: BLE001 - handed to its writer, whatever it is
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+                _settle(batch[0][1], exc)
                 return
             for one in batch:  # which one failed? each alone
                 await self._commit([one])
@@ -69,4 +70,13 @@ class GroupCommit(Generic[I, R]):
         finally:
             self.batches += 1
         for (_, done), result in zip(batch, results, strict=True):
-            done.set_result(result)
+            _settle(done, result)
+
+
+def _settle(done: asyncio.Future[R], outcome: R | Exception) -> None:
+    if done.done():  # its writer stopped waiting (cancelled)
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
