@@ -19,7 +19,8 @@ from board_svc.topic_size import BrokerLogDirs, LogDirsReading, LogDirsRefused, 
 from pizza_common.kafka import KafkaSettings, connection_config
 
 # librdkafka's connection settings (pizza_common.kafka.connection_config, the one place
-# that makes them from KafkaSettings) as kafka-python's keyword arguments.
+# that makes them from KafkaSettings) as kafka-python's keyword arguments. With SASL_SSL
+# both check the broker's certificate and name against the system's trust store.
 KAFKA_PYTHON_NAMES = {
     "bootstrap.servers": "bootstrap_servers",
     "security.protocol": "security_protocol",
