@@ -19,7 +19,12 @@ Resource = tuple[str, str, str]  # type, name, literal | prefix
 Grants = dict[Resource, frozenset[str]]
 
 # Kafka's resource types as Strimzi's KafkaUser names them.
-STRIMZI_TYPES = {"TOPIC": "topic", "GROUP": "group", "TRANSACTIONAL_ID": "transactionalId"}
+STRIMZI_TYPES = {
+    "TOPIC": "topic",
+    "GROUP": "group",
+    "TRANSACTIONAL_ID": "transactionalId",
+    "CLUSTER": "cluster",
+}
 
 
 # Kafka's operations as Strimzi names them (READ -> Read, DESCRIBE_CONFIGS -> DescribeConfigs).
@@ -38,7 +43,8 @@ def _platform() -> dict[str, Grants]:
     for grant in ACLS:
         resource = (
             STRIMZI_TYPES[grant.resource],
-            grant.name,
+            # Strimzi's cluster resource has no name: there is one, kafka-cluster.
+            "" if grant.resource == "CLUSTER" else grant.name,
             "prefix" if grant.prefixed else "literal",
         )
         table.setdefault(grant.principal, {}).setdefault(resource, set()).add(

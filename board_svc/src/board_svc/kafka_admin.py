@@ -1,8 +1,9 @@
 """Reading the cluster through Kafka's admin API, and sharing each reading for a second.
 
 One :class:`ClusterReader` serves every viewer: whatever number of pages are open, the
-broker is asked at most once per ``cache_seconds`` (topics, offsets, groups). The calls
-block, so they run in a worker thread.
+broker is asked at most once per ``cache_seconds`` (topics, offsets, groups; the log
+directories, for sizes, only while a topics page is asked for). The calls block, so they
+run in a worker thread.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from board_svc.cluster import (
     PartitionState,
     TopicState,
 )
+from board_svc.log_dirs import LogDirsClient, LogDirsUnavailable
+from board_svc.topic_size import LogDirsReading
 from pizza_common.kafka import KafkaSettings, admin_config
 
 log = structlog.get_logger(__name__)
@@ -60,6 +63,10 @@ class ClusterReader:
         self._configs: dict[str, tuple[float, dict[str, str]]] = {}
         self._lock = asyncio.Lock()
         self._blocking = threading.Lock()
+        self._log_dirs = LogDirsClient(settings, client_id="board-log-dirs", timeout_s=TIMEOUT_S)
+        self._sizes: LogDirsReading | None = None
+        self._sizes_lock = asyncio.Lock()
+        self._sizes_pending: asyncio.Future[LogDirsReading] | None = None
 
     def _on_stats(self, text: str) -> None:
         stats = json.loads(text)
@@ -86,6 +93,41 @@ class ClusterReader:
         configs = await self._in_thread(lambda: self._read_configs(topic))
         self._configs[topic] = (time.time(), configs)
         return configs
+
+    async def log_dirs(self) -> LogDirsReading:
+        """The replicas' sizes of the snapshot's partitions (cached likewise). Never
+        raises: when they cannot be read, the reading says why."""
+        async with self._sizes_lock:
+            cached = self._sizes
+            if cached is not None and time.time() - cached.taken_at < self._cache_s:
+                return cached
+            snapshot = await self.snapshot()
+            partitions = {
+                name: [p.partition for p in topic.partitions]
+                for name, topic in snapshot.topics.items()
+            }
+            self._sizes = fresh = await self._read_log_dirs(partitions)
+            return fresh
+
+    async def _read_log_dirs(self, partitions: dict[str, list[int]]) -> LogDirsReading:
+        # A reading that outlives its timeout goes on in its thread, bounded by the
+        # client's own timeouts; none is started beside it meanwhile.
+        if self._sizes_pending is None or self._sizes_pending.done():
+            pending = asyncio.ensure_future(asyncio.to_thread(self._log_dirs.read, partitions))
+            # Its outcome is taken even when nobody waits for it any more.
+            pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._sizes_pending = pending
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._sizes_pending), TIMEOUT_S)
+        except TimeoutError:
+            error = f"no answer within {TIMEOUT_S} s"
+        except LogDirsUnavailable as exc:
+            error = str(exc)
+        log.warning("log directories not readable", error=error)
+        return LogDirsReading(time.time(), error=error)
+
+    def close(self) -> None:
+        self._log_dirs.close()
 
     async def _in_thread(self, read: Callable[[], T]) -> T:
         def locked() -> T:

@@ -21,6 +21,7 @@ from board_svc.rendering import render
 from board_svc.replay import is_dead_letter_topic
 from board_svc.runtime import Board
 from board_svc.schemas import schema_versions
+from board_svc.topic_size import topic_sizes
 from board_svc.tracking import tracking_view
 from pizza_common.contracts import TOPICS
 
@@ -92,6 +93,7 @@ async def topics_page(request: AnyRequest, board: NamedDependency[Board]) -> Res
         "topics.html",
         snapshot=snapshot,
         configs=configs,
+        sizes=topic_sizes(snapshot, await board.cluster.log_dirs()),
         lag=lag_rows(snapshot, group_topics),
         versions=versions,
         registry_error=registry_error,
@@ -113,6 +115,7 @@ async def records_page(
     since_ms = instant_ms(since)
     snapshot = await board.cluster.snapshot()
     state = snapshot.topics.get(topic)
+    sizes = topic_sizes(snapshot, await board.cluster.log_dirs()) if state else {}
     if q:
         records = (await board.topics.search([topic], q.strip())).get(topic, [])
     else:
@@ -122,6 +125,7 @@ async def records_page(
         "records.html",
         topic=topic,
         state=state,
+        topic_size=sizes.get(topic),
         records=records,
         partition=partition,
         offset=offset,

@@ -7,6 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from board_svc.topic_size import human_bytes
+
 ENVIRONMENT = Environment(
     loader=PackageLoader("board_svc", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -14,6 +16,7 @@ ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+ENVIRONMENT.filters["bytes"] = human_bytes
 
 
 def render(template: str, **values: Any) -> str:

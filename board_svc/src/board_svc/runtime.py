@@ -45,6 +45,7 @@ class Board:
         await self.replayer.aclose()
         await self.api.aclose()
         await self.observer.aclose()
+        await asyncio.to_thread(self.cluster.close)
         if self.api.tokens is not None:
             await self.api.tokens.aclose()
 

@@ -42,9 +42,11 @@ REPLAYABLE_TOPICS: Final = (ORDER_PLACED, ORDER_READY)
 # Each kitchen instance's transactional id starts so (then its instance id): a restarted
 # instance fences its own earlier incarnation, and no other principal can fence kitchens.
 KITCHEN_TRANSACTIONAL_ID_PREFIX: Final = f"{KITCHEN_GROUP}-tx-"
+# The one name Kafka knows the CLUSTER resource by.
+KAFKA_CLUSTER: Final = "kafka-cluster"
 
 Operation = Literal["READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS"]
-Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID"]
+Resource = Literal["TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,11 @@ ACLS: tuple[Grant, ...] = (
     Grant(BOARD_PRINCIPAL, "DESCRIBE_CONFIGS", "TOPIC", "*"),
     Grant(BOARD_PRINCIPAL, "READ", "TOPIC", "*"),
     Grant(BOARD_PRINCIPAL, "DESCRIBE", "GROUP", "*"),
+    # Its topics page shows each topic's size in bytes, which only DescribeLogDirs tells,
+    # and Kafka answers that only to DESCRIBE on the cluster. The same right lets it read
+    # the cluster's set-up too (the ACLs, which users have SCRAM credentials but never the
+    # credentials, reassignments, the quorum): no record, no setting, no change.
+    Grant(BOARD_PRINCIPAL, "DESCRIBE", "CLUSTER", KAFKA_CLUSTER),
     # Replaying a dead letter writes it back to its source topic, so whoever replays can
     # put any record there: that right is kept off the board's own principal (which every
     # board holds, replay enabled or not) and given to one of its own, WRITE on the source

@@ -34,9 +34,13 @@ SCRAM_ITERATIONS = 8192  # Kafka's minimum for SCRAM-SHA-512 is 4096
 TIMEOUT_S = 30
 
 
+# librdkafka calls Kafka's CLUSTER resource type BROKER (the same type, 4, on the wire).
+RESOURCE_TYPES = {"CLUSTER": ResourceType.BROKER}
+
+
 def binding(grant: Grant) -> AclBinding:
     return AclBinding(
-        ResourceType[grant.resource],
+        RESOURCE_TYPES.get(grant.resource) or ResourceType[grant.resource],
         grant.name,
         ResourcePatternType[grant.pattern],
         f"User:{grant.principal}",
