@@ -187,8 +187,13 @@ async def _answer(placement: Placement, orders: OrderService, language: Language
         headers["Idempotent-Replayed"] = "true"
     match placement.outcome:
         case "accepted":
-            # As GET /orders/{order_id} serves it, with its event as it is now.
-            view = await orders.find(order.order_id)
+            # As GET /orders/{order_id} serves it. Accepted just now: its event as saved
+            # a moment ago (a read more per order cost a tenth of order_svc's CPU).
+            view = (
+                OrderView(order, placement.event)
+                if placement.event is not None
+                else await orders.find(order.order_id)
+            )
             body = placed_order_out(view, tracking_token) if view else None
             headers["Location"] = f"/orders/{order.order_id}"
             return Response(body, status_code=201, headers=headers)

@@ -26,6 +26,7 @@ import structlog
 
 from order_svc.admission import request_deadline
 from order_svc.domain import (
+    EventState,
     Order,
     OrderStatus,
     OrderView,
@@ -67,6 +68,8 @@ class Placement:
     replayed: bool = False
     retry_after_s: int | None = None
     detail: str | None = None
+    # Accepted by this request: its event as saved with it (the answer needs no read).
+    event: EventState | None = None
 
 
 class IdempotencyConflict(Exception):
@@ -222,10 +225,11 @@ class OrderService:
             return _as_placement(now)
         accepted, event = order.accept(answer.payment_id, self._now())
         done, now = await self._change(accepted, event=event)
-        if done:
-            self._on_event()
-            ORDERS.labels("accepted").inc()
-        return _as_placement(now)
+        if not done:
+            return _as_placement(now)
+        self._on_event()
+        ORDERS.labels("accepted").inc()
+        return Placement("accepted", now, event=EventState(event.event_id, published_at=None))
 
     # Settling an order the saga finds unsettled.
 
