@@ -90,9 +90,11 @@ class Kitchenette:
     attempts: Counter[str] = field(default_factory=Counter)
     finished: set[str] = field(default_factory=set)
     given_back: set[str] = field(default_factory=set)
+    started: list[str] = field(default_factory=list)  # every attempt, in the order begun
 
     async def handle(self, consumed: ConsumedEvent, outbox: Outbox) -> None:
         order_id = consumed.event.order_id
+        self.started.append(order_id)
         self.attempts[order_id] += 1
         first = self.attempts[order_id] == 1
         self.in_flight.add(order_id)
@@ -250,6 +252,29 @@ async def test_four_records_of_one_partition_run_at_once_and_commit_in_its_order
         handler.gates[ids[2]].set()
         await _until_committed(kafka_settings, group, topics.source, {0: 4})
     assert handler.most_at_once == 4
+
+
+async def test_records_read_ahead_while_all_handlers_are_busy_are_handled_once_each(
+    kafka_settings: KafkaSettings, registry: SchemaRegistryClient, topics: Topics
+) -> None:
+    ids = _feed(kafka_settings, registry, topics.source, [0] * 10)
+    handler = Kitchenette(topics.output)
+    group = f"test-{uuid.uuid4()}"
+    consumer = _consumer(kafka_settings, registry, topics, group, handler)
+
+    async with _running(consumer):
+        await _eventually(lambda: handler.in_flight == set(ids[:4]), "four in flight")
+        # Polling beside the busy handlers reads the next four ahead, and no further.
+        await _eventually(lambda: len(consumer._ahead) == 4, "four records read ahead")
+        await asyncio.sleep(1.5)  # more turns of polling beside: still four
+        assert len(consumer._ahead) == 4
+        await _until_committed(kafka_settings, group, topics.source, {})  # nothing past them
+        handler.release.set()
+        await _until_committed(kafka_settings, group, topics.source, {0: 10})
+    # Each once; the first four before any read ahead (side by side, so in any order).
+    assert sorted(handler.started) == sorted(ids)
+    assert set(handler.started[:4]) == set(ids[:4])
+    assert _outputs(kafka_settings, topics.output, ids) == dict.fromkeys(ids, 1)
 
 
 async def test_records_of_different_partitions_run_four_at_once_never_more(

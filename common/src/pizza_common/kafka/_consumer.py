@@ -1,8 +1,10 @@
 """The consumer loop every service shares: poll, decode, handle, then commit.
 
 Up to ``max_in_flight`` records are handled at once (one by default), each by a task of
-its own, while the loop polls on; when all handlers are busy it pauses its partitions and
-keeps polling, so rebalances are served. Offsets are committed only after the handler
+its own, while the loop polls on; when all handlers are busy it keeps polling, so
+rebalances are served, and reads up to ``max_in_flight`` records ahead before it pauses its
+partitions: a handler that comes free starts on one at once (a paused partition, resumed,
+is fetched anew, which took most of a second). Offsets are committed only after the handler
 finished, and in partition order: a ledger (:mod:`pizza_common.kafka._ledger`) holds a
 record that finished early until every earlier record of its partition is done. What
 cannot be processed ever (bad bytes, any failure to decode, an event the handler rejects)
@@ -38,6 +40,7 @@ import contextvars
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -214,6 +217,9 @@ class EventConsumer:
         # key is in flight waits, paused, until that key's record is settled.
         self._keys_in_flight: dict[tuple[str, bytes], _Record] = {}
         self._held: dict[tuple[str, int], tuple[str, bytes]] = {}
+        # Records polled while every handler was busy, in the order polled: started before
+        # anything is polled again (so each partition's order holds). Never committed past.
+        self._ahead: deque[Message] = deque()
         self._timeout_s = settings.kafka_call_timeout_s
         self._grace_s = settings.kafka_stuck_grace_s
         self._watchdog = Watchdog(
@@ -290,6 +296,7 @@ class EventConsumer:
         self._crashed = []
         self._paused, self._newly_assigned = [], set()
         self._keys_in_flight, self._held = {}, {}
+        self._ahead.clear()
         try:
             consumer.subscribe(
                 list(self._options.topics),
@@ -330,7 +337,7 @@ class EventConsumer:
                 continue
             self._resume_paused(consumer)
             self._release_held(consumer)
-            message = await self._poll(consumer, self._options.poll_timeout_s)
+            message = self._next_ahead() or await self._poll(consumer, self._options.poll_timeout_s)
             if self._broker_lost and (self._broker_back or message is not None):
                 # Clients that lived through a broker outage can hang for good in a
                 # transaction step (librdkafka ignores its timeout there): once the
@@ -338,7 +345,7 @@ class EventConsumer:
                 # consumer resumes from the committed offsets, this record included.
                 raise _Recreate("the broker is back after an outage")
             if message is None:
-                if not self._records and not len(self._ledger):
+                if not self._records and not len(self._ledger) and not self._ahead:
                     await self._commit_past_markers(consumer)
                 continue
             if message.error() is not None:
@@ -442,29 +449,53 @@ class EventConsumer:
         return len(self._records) >= self._options.max_in_flight
 
     async def _wait_for_slot(self, consumer: Consumer) -> None:
-        """All handlers busy: wait for one to finish, but keep polling beside them (paused),
-        so rebalances are served and the group membership stays alive."""
+        """All handlers busy: wait for one to finish, but keep polling beside them, so
+        rebalances are served and the group membership stays alive."""
         self._slot_freed.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._slot_freed.wait(), self._options.keepalive_s)
             return
         if self._stopping.is_set():
             self._give_back_all()
-        if not self._paused:
-            self._paused = [TopicPartition(t, p) for t, p in self._assigned]
-            consumer.pause(self._paused)
         self._watchdog.turned()
         await self._poll_beside(consumer)
 
     async def _poll_beside(self, consumer: Consumer) -> None:
+        """Read ahead what is fetched already, up to ``max_in_flight`` records; then pause
+        every partition, and keep polling for the rebalances' sake only."""
+        timeout_s = 0.1
+        while not self._paused and len(self._ahead) < self._options.max_in_flight:
+            message = await self._poll(consumer, timeout_s)
+            if message is None:
+                return
+            if message.error() is None:
+                with self._lock:
+                    self._ahead.append(message)
+            timeout_s = 0.0  # only what is there already: the handlers may be done soon
+        if not self._paused:
+            self._paused = [TopicPartition(t, p) for t, p in self._assigned]
+            consumer.pause(self._paused)
         extra = await self._poll(consumer, 0.1)
         if extra is not None and extra.error() is None:
-            # Fetched before the pause took hold (or newly assigned): read it later.
+            # Fetched before the pause took hold (or newly assigned): kept, its partition
+            # paused too.
             early = _Source.of(extra)
             tp = TopicPartition(early.topic, early.partition)
             consumer.pause([tp])
             self._paused.append(tp)
-            await self._rewind(consumer, extra)
+            with self._lock:
+                self._ahead.append(extra)
+
+    def _next_ahead(self) -> Message | None:
+        with self._lock:
+            return self._ahead.popleft() if self._ahead else None
+
+    def _drop_ahead(self, partitions: set[tuple[str, int]]) -> None:
+        """Forget the records read ahead of these partitions: they will be read again
+        (rewound, or from the committed offset by their next owner)."""
+        with self._lock:
+            kept = [m for m in self._ahead if _Source.of(m).key()[:2] not in partitions]
+            self._ahead = deque(kept)
 
     def _resume_paused(self, consumer: Consumer) -> None:
         """A handler is free again: read on, newly assigned partitions included."""
@@ -488,6 +519,7 @@ class EventConsumer:
         source = _Source.of(message)
         tp = TopicPartition(source.topic, source.partition)
         consumer.pause([tp])
+        self._drop_ahead({(source.topic, source.partition)})  # after it: read again too
         with self._lock:
             self._held[(source.topic, source.partition)] = (source.topic, message.key() or b"")
         await self._rewind(consumer, message)
@@ -928,6 +960,7 @@ class EventConsumer:
         """Records in flight of partitions leaving us: have their handlers give them back
         (or finish, if ``wait``) before the partitions go, so no two members work on a
         record."""
+        self._drop_ahead(partitions)
         with self._lock:
             leaving = [r for r in self._records if r.source.key()[:2] in partitions]
         for record in leaving:
