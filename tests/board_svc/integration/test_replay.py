@@ -23,10 +23,10 @@ from board_svc.settings import BoardSettings
 from pizza_common.contracts import DLQ_REPLAYER_PRINCIPAL, ORDER_READY, dead_letter_topic
 from pizza_common.kafka import REPLAYED_FROM
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_access import admin_config, password, service_kafka_env
+from pizza_infra.kafka_access import password
 from tests.oauth_server import OAuthServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("board_principal")]
 
 DLQ = dead_letter_topic(ORDER_READY)
 TRACEPARENT = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -37,24 +37,6 @@ def idp() -> Iterator[OAuthServer]:
     server = OAuthServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def admin(infra: InfraSettings) -> dict[str, Any]:
-    """The test's own clients: the administrator's, taken before the board's identity is
-    put in the environment (which the tooling's admin_config would read)."""
-    return admin_config(infra)
-
-
-@pytest.fixture(autouse=True)
-def board_principal(
-    infra: InfraSettings, admin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The board's Kafka identity, as just up gives it."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap_servers)
-    monkeypatch.setenv("SCHEMA_REGISTRY_URL", infra.schema_registry_url)
-    for name, value in service_kafka_env(infra, "board").items():
-        monkeypatch.setenv(name, value)
 
 
 def board(infra: InfraSettings, **settings: Any) -> TestClient[Any]:

@@ -25,8 +25,6 @@ from pizza_infra.config import InfraSettings
 from pizza_infra.kafka_access import password
 from tests.board_svc.integration.test_replay import (
     DLQ,
-    admin,  # noqa: F401 - a fixture
-    board_principal,  # noqa: F401 - a fixture
     dead_letter,
     ends,
     idp,  # noqa: F401 - a fixture
@@ -35,7 +33,11 @@ from tests.board_svc.integration.test_replay import (
 from tests.e2e.test_board import CHROMIUM, CHROMIUM_ARGS
 from tests.oauth_server import OAuthServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(300),
+    pytest.mark.usefixtures("board_principal"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +90,7 @@ def board_url(infra: InfraSettings, idp: OAuthServer) -> Iterator[str]:  # noqa:
 def test_an_operator_replays_a_dead_letter_from_the_page(
     browser: Browser,
     board_url: str,
-    admin: dict[str, Any],  # noqa: F811
+    admin: dict[str, Any],
     idp: OAuthServer,  # noqa: F811
 ) -> None:
     key = f"browser-{uuid.uuid4().hex}".encode()

@@ -28,20 +28,13 @@ from board_svc.topic_size import topic_sizes
 from pizza_common.contracts import ACLS, BOARD_PRINCIPAL
 from pizza_infra.admin.access import apply_acls, binding
 from pizza_infra.config import InfraSettings
-from pizza_infra.kafka_access import admin_config, service_kafka_env, service_settings
+from pizza_infra.kafka_access import service_settings
 
 pytestmark = pytest.mark.integration
 
 RECORDS = 200
 VALUE = b"x" * 1000
 (CLUSTER_GRANT,) = (g for g in ACLS if g.principal == BOARD_PRINCIPAL and g.resource == "CLUSTER")
-
-
-@pytest.fixture(scope="module")
-def admin(infra: InfraSettings) -> dict[str, Any]:
-    """The administrator's settings, taken before the board's identity is put in the
-    environment (which the tooling's admin_config would read)."""
-    return admin_config(infra)
 
 
 @pytest.fixture
@@ -70,17 +63,6 @@ def write(admin: dict[str, Any], topic: str) -> int:
         written += len(key) + len(VALUE)
     assert producer.flush(30) == 0
     return written
-
-
-@pytest.fixture
-def board_principal(
-    infra: InfraSettings, admin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The board's Kafka identity, as just up gives it."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.bootstrap_servers)
-    monkeypatch.setenv("SCHEMA_REGISTRY_URL", infra.schema_registry_url)
-    for name, value in service_kafka_env(infra, "board").items():
-        monkeypatch.setenv(name, value)
 
 
 def size_cell(html: str, topic: str) -> str:
