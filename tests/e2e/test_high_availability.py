@@ -66,12 +66,22 @@ def _in_sync(platform: RunningPlatform) -> set[str]:
     return {row.split()[3] for row in rows if row}
 
 
-def _until(what: str, probe: Callable[[], bool], timeout_s: float = 120) -> None:
+def _until(
+    what: str,
+    probe: Callable[[], bool],
+    why_not: Callable[[], str] = str,
+    timeout_s: float = 120,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not probe():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
+            raise AssertionError(f"gave up waiting for {what}: {why_not()}")
         time.sleep(1)
+
+
+def _unhealthy(platform: RunningPlatform) -> list[str]:
+    """The rows of `just ps` whose process is not healthy."""
+    return [" ".join(row) for row in _ps(platform).values() if row[4] != "healthy"]
 
 
 def _place_orders(platform: RunningPlatform) -> list[dict[str, str]]:
@@ -126,7 +136,8 @@ def test_one_broker_and_one_payment_instance_die_and_no_order_is_lost(
     # and report not ready until those have joined their group again: wait for that.
     _until(
         "every process healthy again",
-        lambda: all(row[4] == "healthy" for row in _ps(ha_platform).values()),
+        lambda: not _unhealthy(ha_platform),
+        lambda: f"not healthy: {_unhealthy(ha_platform)}",
     )
     after = _ps(ha_platform)
     assert after["payment-1"][2] != ps["payment-1"][2]  # circus replaced the killed one
