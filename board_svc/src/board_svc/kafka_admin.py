@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 
 from board_svc.cluster import (
@@ -51,13 +51,11 @@ class BrokerCost:
 class ClusterReader:
     def __init__(self, settings: KafkaSettings, cache_seconds: float) -> None:
         self.cost = BrokerCost()
-        self._admin = AdminClient(
-            admin_config(
-                settings,
-                client_id="board-admin",
-                **{"statistics.interval.ms": 1000, "stats_cb": self._on_stats},
-            )
-        )
+        self._settings = settings
+        self._admin = self._new_admin()
+        # A group's coordinator moved (a broker restarted) and this client keeps asking the
+        # old one: seen to last for minutes. A new client finds the new coordinator.
+        self._admin_stale = False
         self._cache_s = cache_seconds
         self._snapshot: ClusterSnapshot | None = None
         self._configs: dict[str, tuple[float, dict[str, str]]] = {}
@@ -67,6 +65,15 @@ class ClusterReader:
         self._sizes: LogDirsReading | None = None
         self._sizes_lock = asyncio.Lock()
         self._sizes_pending: asyncio.Future[LogDirsReading] | None = None
+
+    def _new_admin(self) -> AdminClient:
+        return AdminClient(
+            admin_config(
+                self._settings,
+                client_id="board-admin",
+                **{"statistics.interval.ms": 1000, "stats_cb": self._on_stats},
+            )
+        )
 
     def _on_stats(self, text: str) -> None:
         stats = json.loads(text)
@@ -132,6 +139,8 @@ class ClusterReader:
     async def _in_thread(self, read: Callable[[], T]) -> T:
         def locked() -> T:
             with self._blocking:
+                if self._admin_stale:
+                    self._admin, self._admin_stale = self._new_admin(), False
                 try:
                     return read()
                 finally:
@@ -193,7 +202,13 @@ class ClusterReader:
         described = self._admin.describe_consumer_groups(ids, request_timeout=TIMEOUT_S)
         groups = {}
         for group_id, future in described.items():
-            description = future.result()
+            try:
+                description = future.result()
+            except KafkaException as exc:
+                # One group not described now (its coordinator is moving) leaves the rest of
+                # the board readable, and the board ready: the group shows why.
+                groups[group_id] = self._undescribed(group_id, exc)
+                continue
             members = tuple(
                 GroupMember(
                     m.member_id,
@@ -206,6 +221,18 @@ class ClusterReader:
             state = getattr(description.state, "name", str(description.state))
             groups[group_id] = GroupState(group_id, state, members, self._committed(group_id))
         return groups
+
+    def _undescribed(self, group_id: str, exc: KafkaException) -> GroupState:
+        error = exc.args[0] if exc.args else None
+        code = error.name() if isinstance(error, KafkaError) else str(exc)
+        if isinstance(error, KafkaError) and error.code() == KafkaError.NOT_COORDINATOR:
+            self._admin_stale = True
+        log.warning("group not described", group=group_id, error=str(exc))
+        try:
+            committed = self._committed(group_id)
+        except KafkaException:
+            committed = {}
+        return GroupState(group_id, f"unknown ({code})", (), committed)
 
     def _committed(self, group: str) -> dict[tuple[str, int], int]:
         futures = self._admin.list_consumer_group_offsets(
