@@ -43,7 +43,7 @@ def port_open(port: int, host: str = HOST) -> bool:
     return True
 
 
-def _cmdline(pid: int) -> list[str]:
+def cmdline(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
@@ -82,7 +82,7 @@ class ServerProcess:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        if self.marker in _cmdline(pid):  # a whole argument: kafka is not kafka-1
+        if self.marker in cmdline(pid):  # a whole argument: kafka is not kafka-1
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -102,7 +102,7 @@ class ServerProcess:
             )
         # Between fork and exec the child still shows our own command line: wait for exec.
         deadline = time.monotonic() + 10
-        while self.marker not in _cmdline(proc.pid) and proc.poll() is None:
+        while self.marker not in cmdline(proc.pid) and proc.poll() is None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.01)
@@ -176,7 +176,7 @@ class ServerProcess:
     def _gone(self, pid: int) -> bool:
         """Exited with its ports closed (while it exits, its command line is empty before
         its files are closed), or the pid is some other program's by now."""
-        args = _cmdline(pid)
+        args = cmdline(pid)
         return _exited(pid) or (any(args) and self.marker not in args)
 
     def _wait_gone(self, pid: int) -> None:

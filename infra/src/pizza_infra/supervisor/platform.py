@@ -25,6 +25,7 @@ from pizza_common.contracts import ORDER_PLACED
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.identity import identity_env
 from pizza_infra.kafka_access import replay_kafka_env, service_kafka_env
+from pizza_infra.servers.process import cmdline
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.services import (
     MAX_KITCHENS,
@@ -168,11 +169,21 @@ class Platform:
         return answer
 
     def running(self) -> bool:
+        # No circusd behind the pid file: say so at once, not after the client's timeout.
+        if self._manager_pid() is None:
+            return False
         try:
             self._call("list")
         except InfraError:
             return False
         return True
+
+    def _manager_pid(self) -> int | None:
+        try:
+            pid = int((self.infra.run_dir / "circusd.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if any(arg.endswith("circusd") for arg in cmdline(pid)) else None
 
     def start_manager(self, services: Sequence[str] = START_ORDER) -> None:
         """Start circusd in the background with a watcher for each of ``services`` (default:
