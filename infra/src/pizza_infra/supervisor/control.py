@@ -25,15 +25,18 @@ def current() -> Platform:
 def up(say: Say = print) -> int:
     """Start infra, register the schemas, start every service; wait until all answer."""
     infra = InfraSettings()
-    stack.up(infra, say)
-    for entry in register_all(registry_client(infra.schema_registry_url)):
-        say(f"schema {entry.subject} version {entry.version}")
     platform = current()
-    prometheus.write_targets(platform.settings, infra, platform.settings.kitchens)
-    platform.start_manager()
-    for name in platform.watchers():  # all watchers, also those stopped before
-        if not platform.is_active(name) and (name != "kitchen" or platform.settings.kitchens):
-            platform.start(name)
+
+    def start_services() -> None:
+        for entry in register_all(registry_client(infra.schema_registry_url)):
+            say(f"schema {entry.subject} version {entry.version}")
+        prometheus.write_targets(platform.settings, infra, platform.settings.kitchens)
+        platform.start_manager()
+        for name in platform.watchers():  # all watchers, also those stopped before
+            if not platform.is_active(name) and (name != "kitchen" or platform.settings.kitchens):
+                platform.start(name)
+
+    stack.up(infra, say, meanwhile=start_services)
     processes = platform.wait_healthy()
     refresh_targets(platform)
     say("")
