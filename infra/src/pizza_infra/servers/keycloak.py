@@ -93,6 +93,9 @@ def jvm_options(settings: InfraSettings) -> tuple[str, ...]:
         "-XX:MaxMetaspaceSize=256m",
         "-XX:+ExitOnOutOfMemoryError",  # exit rather than hang; `up` starts it again
         "-XX:+UseSerialGC",  # one small heap on a shared machine: the least overhead
+        # The quick compiler only: half the CPU to start, and its few token requests a
+        # minute never need the optimising one.
+        "-XX:TieredStopAtLevel=1",
         "-Dfile.encoding=UTF-8",
         "-Duser.language=en",
         "-Duser.country=US",

@@ -44,6 +44,9 @@ def registry_server(settings: InfraSettings) -> JavaServer:
         jvm_options=(
             f"-Xmx{settings.registry_heap}",
             "-XX:+ExitOnOutOfMemoryError",  # exit rather than hang; `up` starts it again
+            # The quick compiler only: half the CPU to start; clients cache what they
+            # look up, so it never serves enough to need the optimising one.
+            "-XX:TieredStopAtLevel=1",
         ),
         main=lambda _app: ["-jar", "quarkus-run.jar"],
         ports=(settings.schema_registry_port, settings.schema_registry_management_port),
