@@ -12,7 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pizza_infra.config import InfraSettings
 from pizza_infra.servers.kafka import kafka_nodes
+from pizza_infra.servers.keycloak import keycloak_process
 from pizza_infra.servers.registry import registry_process
+from pizza_infra.servers.zipkin import zipkin_process
 from pizza_infra.supervisor.platform import Platform
 from pizza_infra.supervisor.services import PlatformSettings
 
@@ -38,7 +40,13 @@ def platform_pids(env: dict[str, str]) -> dict[str, int]:
         infra = InfraSettings()
         platform = Platform(PlatformSettings(), infra)
         pids = {p.instance: p.pid for p in platform.processes()}
-        for process in (*(node.process for node in kafka_nodes(infra)), registry_process(infra)):
+        servers = (
+            *(node.process for node in kafka_nodes(infra)),
+            registry_process(infra),
+            zipkin_process(infra),  # every span ends here: tracing's cost is also its CPU
+            keycloak_process(infra),
+        )
+        for process in servers:
             pid = process.pid()
             if pid is not None:
                 pids[process.name] = pid
