@@ -4,15 +4,18 @@ its ticket, so there are no concurrent writers per order."""
 from __future__ import annotations
 
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.tables import tickets
+from pizza_common.runtime import SharedTransactions
 
 
 class TicketStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # The ovens' writes and the commits of a batch's orders share transactions.
+        self._writes = SharedTransactions(engine)
 
     async def ping(self) -> None:
         """Raises if the database does not answer (readiness)."""
@@ -51,29 +54,31 @@ class TicketStore:
             "source_offset": ticket.source_offset,
             "cook_started_at": ticket.cook_started_at,
         }
-        async with self._engine.begin() as connection:
+
+        async def upsert(connection: AsyncConnection) -> None:
             updated = await connection.execute(
                 update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
             )
             if updated.rowcount == 0:
                 await connection.execute(insert(tickets).values(order_id=ticket.order_id, **values))
 
+        await self._writes.write(upsert)
+
     async def mark_ready(self, ticket: Ticket) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(tickets)
-                .where(tickets.c.order_id == ticket.order_id)
-                .values(
-                    status=ticket.status.value,
-                    ready_at=ticket.ready_at,
-                    ready_event_id=ticket.ready_event_id,
-                )
-            )
+        await self._update(
+            ticket,
+            status=ticket.status.value,
+            ready_at=ticket.ready_at,
+            ready_event_id=ticket.ready_event_id,
+        )
 
     async def mark_published(self, ticket: Ticket) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(tickets)
-                .where(tickets.c.order_id == ticket.order_id)
-                .values(status=ticket.status.value, published_at=ticket.published_at)
-            )
+        await self._update(ticket, status=ticket.status.value, published_at=ticket.published_at)
+
+    async def _update(self, ticket: Ticket, **values: object) -> None:
+        statement = update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
+
+        async def run(connection: AsyncConnection) -> None:
+            await connection.execute(statement)
+
+        await self._writes.write(run)

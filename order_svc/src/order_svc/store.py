@@ -8,7 +8,7 @@ The functions at the end are the outbox's, used by the relay.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -36,7 +36,7 @@ from pizza_common.contracts import (
     PizzaSize,
     to_avro_json,
 )
-from pizza_common.runtime import GroupCommit, inject_headers
+from pizza_common.runtime import SharedTransactions, inject_headers
 
 
 class StoreError(Exception):
@@ -73,20 +73,11 @@ _MARK_PUBLISHED = (
 )
 
 
-Write = Callable[[AsyncConnection], Awaitable[Any]]
-"""One request's write: statements on the batch's connection, in its transaction."""
-
-
 class OrderStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        # Requests writing at the same time share a transaction: under load, a commit
-        # (and its crossings to the database's thread) per write was most of the cost.
-        self._writes: GroupCommit[Write, Any] = GroupCommit(self._run_writes)
-
-    async def _run_writes(self, writes: Sequence[Write]) -> list[Any]:
-        async with self._engine.begin() as conn:
-            return [await write(conn) for write in writes]
+        # Requests writing at the same time share a transaction.
+        self._writes = SharedTransactions(engine)
 
     async def ping(self) -> None:
         async with self._connect() as conn:
@@ -100,7 +91,7 @@ class OrderStore:
             await conn.execute(_INSERT_ORDER, row)
 
         try:
-            await self._writes.submit(insert_order)
+            await self._writes.write(insert_order)
         except IntegrityError as exc:
             raise KeyTaken(str(exc)) from exc
         except SQLAlchemyError as exc:
@@ -161,7 +152,7 @@ class OrderStore:
             return done
 
         with _errors():
-            return bool(await self._writes.submit(save_status))
+            return bool(await self._writes.write(save_status))
 
     async def unsettled(self, *, unchanged_since: datetime, limit: int) -> list[Order]:
         """Orders in payment_pending or payment_unavailable not touched since

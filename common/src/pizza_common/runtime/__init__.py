@@ -2,7 +2,9 @@
 logs, traces, its database, and the watchdog that ends a process stuck for good."""
 
 from pizza_common.runtime._db import (
+    SharedTransactions,
     UtcDateTime,
+    Write,
     database_problem,
     make_engine,
     migrate,
@@ -24,8 +26,10 @@ __all__ = [
     "GroupCommit",
     "SecondsRange",
     "ServiceSettings",
+    "SharedTransactions",
     "UtcDateTime",
     "Watchdog",
+    "Write",
     "configure_logging",
     "database_problem",
     "exit_if_crashed",

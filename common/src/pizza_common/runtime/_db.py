@@ -7,6 +7,7 @@ connection), so a service never needs a separate migrate step.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -14,8 +15,10 @@ from typing import Any, Protocol
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, DateTime, Dialect, event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from pizza_common.runtime._group_commit import GroupCommit
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -114,3 +117,31 @@ async def database_problem(store: Pingable | None) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said why
         return f"unreachable: {type(exc).__name__}"
     return None
+
+
+Write = Callable[[AsyncConnection], Awaitable[Any]]
+"""One caller's write: statements on the shared connection, inside its transaction."""
+
+
+class SharedTransactions:
+    """Writes submitted at the same time share one transaction of ``engine`` (a group
+    commit, :class:`GroupCommit`): under load, a commit (and with aiosqlite, the crossings
+    to its thread) per write is most of a write's cost. A batch that fails is run again
+    one write at a time, so only a write that fails alone gets its error."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._group: GroupCommit[Write, Any] = GroupCommit(self._run)
+
+    @property
+    def batches(self) -> int:
+        """How many transactions ran so far."""
+        return self._group.batches
+
+    async def _run(self, writes: Sequence[Write]) -> list[Any]:
+        async with self._engine.begin() as connection:
+            return [await write(connection) for write in writes]
+
+    async def write(self, write: Write) -> Any:
+        """``write``'s result, once the transaction it shared is committed."""
+        return await self._group.submit(write)
