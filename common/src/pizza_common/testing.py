@@ -4,11 +4,15 @@ publishes instead of sending it. For tests only; no service imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pizza_common.contracts._events import (
     Address,
@@ -18,7 +22,19 @@ from pizza_common.contracts._events import (
     OrderReady,
     PizzaSize,
 )
+from pizza_common.runtime._db import make_engine, migrate
 from pizza_common.web._order_access import TRACKING_TOKEN_HEADER, tracking_token_sha256
+
+
+@contextlib.asynccontextmanager
+async def migrated_sqlite(path: Path, migrations: str) -> AsyncIterator[AsyncEngine]:
+    """A service's own SQLite database at ``path``, migrated; disposed of on leaving."""
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await migrate(engine, migrations)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def tracking_token_of(order_id: str) -> str:

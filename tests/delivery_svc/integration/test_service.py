@@ -20,18 +20,22 @@ from delivery_svc.service import DeliveryService
 from delivery_svc.store import DeliveryStore
 from pizza_common.contracts import ORDER_PLACED, ORDER_READY
 from pizza_common.kafka import ConsumedEvent, RejectedEvent
-from pizza_common.runtime import SecondsRange, make_engine, migrate
-from pizza_common.testing import FakeClock, RecordingOutbox, order_placed, order_ready
+from pizza_common.runtime import SecondsRange, make_engine
+from pizza_common.testing import (
+    FakeClock,
+    RecordingOutbox,
+    migrated_sqlite,
+    order_placed,
+    order_ready,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[DeliveryStore]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'delivery.db'}")
-    await migrate(engine, MIGRATIONS)
-    yield DeliveryStore(engine)
-    await engine.dispose()
+    async with migrated_sqlite(tmp_path / "delivery.db", MIGRATIONS) as engine:
+        yield DeliveryStore(engine)
 
 
 def _service(store: DeliveryStore, clock: FakeClock, drive: str = "30") -> DeliveryService:

@@ -22,8 +22,8 @@ from kitchen_svc.service import KitchenService
 from kitchen_svc.store import TicketStore
 from pizza_common.contracts import ORDER_READY, OrderPlaced, OrderReady
 from pizza_common.kafka import ConsumedEvent, GiveBack, RejectedEvent
-from pizza_common.runtime import SecondsRange, make_engine, migrate
-from pizza_common.testing import RecordingOutbox, order_placed, order_ready
+from pizza_common.runtime import SecondsRange, make_engine
+from pizza_common.testing import RecordingOutbox, migrated_sqlite, order_placed, order_ready
 
 
 class JsonReady:
@@ -41,10 +41,8 @@ def sent(outbox: RecordingOutbox) -> list[tuple[str, str, bytes]]:
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'kitchen.db'}")
-    await migrate(engine, MIGRATIONS)
-    yield engine
-    await engine.dispose()
+    async with migrated_sqlite(tmp_path / "kitchen.db", MIGRATIONS) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -13,18 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.store import TicketStore
-from pizza_common.runtime import make_engine, migrate
-from pizza_common.testing import order_placed
+from pizza_common.testing import migrated_sqlite, order_placed
 
 STARTED = datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
 
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'kitchen.db'}")
-    await migrate(engine, "kitchen_svc:migrations")
-    yield engine
-    await engine.dispose()
+    async with migrated_sqlite(tmp_path / "kitchen.db", "kitchen_svc:migrations") as engine:
+        yield engine
 
 
 def _cooking(order_id: str, instance: str = "kitchen-1", offset: int = 0) -> Ticket:

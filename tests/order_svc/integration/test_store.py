@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from order_svc.domain import OrderStatus
 from order_svc.store import KeyTaken, OrderStore, pending_events
 from pizza_common.contracts import OrderPlaced, from_avro_json
-from pizza_common.runtime import make_engine, migrate
+from pizza_common.testing import migrated_sqlite
 from tests.order_svc.unit.test_order import NOW, placed
 
 LATER = NOW + timedelta(seconds=1)
@@ -24,10 +24,8 @@ LATER = NOW + timedelta(seconds=1)
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'order.db'}")
-    await migrate(engine, "order_svc:migrations")
-    yield engine
-    await engine.dispose()
+    async with migrated_sqlite(tmp_path / "order.db", "order_svc:migrations") as engine:
+        yield engine
 
 
 @pytest.fixture

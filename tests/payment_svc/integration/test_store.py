@@ -30,6 +30,7 @@ from payment_svc.domain import (
 )
 from payment_svc.store import PaymentStore, SimulationStore
 from pizza_common.runtime import make_engine, migrate
+from pizza_common.testing import migrated_sqlite
 
 ENVIRONMENT = SimulationConfig(latency=Latency(0, 0), error_rate=0.0)
 OUTAGE = SimulationConfig(latency=Latency(0, 0), error_rate=1.0)
@@ -69,12 +70,8 @@ REQUEST = PaymentRequest(
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'payment_svc.db'}")
-    try:
-        await migrate(engine, MIGRATIONS)
+    async with migrated_sqlite(tmp_path / "payment_svc.db", MIGRATIONS) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 async def _claim(store: PaymentStore, key: str, *, now: datetime = NOW) -> Claimed:
