@@ -43,7 +43,17 @@ def port_open(port: int, host: str = HOST) -> bool:
     return True
 
 
-def cmdline(pid: int) -> list[str]:
+def running_pid(pid_file: Path, is_ours: Callable[[list[str]], bool]) -> tuple[int | None, bool]:
+    """The pid ``pid_file`` names, if its process's command line ``is_ours``; and whether
+    the file names some other process (stale), as opposed to no pid at all."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None, False
+    return (pid, False) if is_ours(_cmdline(pid)) else (None, True)
+
+
+def _cmdline(pid: int) -> list[str]:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
@@ -78,14 +88,11 @@ class ServerProcess:
 
     def pid(self) -> int | None:
         """The pid of the running server, or None (a stale pid file is removed)."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        if self.marker in cmdline(pid):  # a whole argument: kafka is not kafka-1
-            return pid
-        self.pid_file.unlink(missing_ok=True)
-        return None
+        # The marker is a whole argument: kafka is not kafka-1.
+        pid, stale = running_pid(self.pid_file, lambda args: self.marker in args)
+        if stale:
+            self.pid_file.unlink(missing_ok=True)
+        return pid
 
     def start(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +109,7 @@ class ServerProcess:
             )
         # Between fork and exec the child still shows our own command line: wait for exec.
         deadline = time.monotonic() + 10
-        while self.marker not in cmdline(proc.pid) and proc.poll() is None:
+        while self.marker not in _cmdline(proc.pid) and proc.poll() is None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.01)
@@ -176,7 +183,7 @@ class ServerProcess:
     def _gone(self, pid: int) -> bool:
         """Exited with its ports closed (while it exits, its command line is empty before
         its files are closed), or the pid is some other program's by now."""
-        args = cmdline(pid)
+        args = _cmdline(pid)
         return _exited(pid) or (any(args) and self.marker not in args)
 
     def _wait_gone(self, pid: int) -> None:

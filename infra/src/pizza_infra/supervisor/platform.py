@@ -25,7 +25,7 @@ from pizza_common.contracts import ORDER_PLACED
 from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.identity import identity_env
 from pizza_infra.kafka_access import replay_kafka_env, service_kafka_env
-from pizza_infra.servers.process import cmdline
+from pizza_infra.servers.process import running_pid
 from pizza_infra.supervisor import prometheus
 from pizza_infra.supervisor.services import (
     MAX_KITCHENS,
@@ -179,11 +179,9 @@ class Platform:
         return True
 
     def _manager_pid(self) -> int | None:
-        try:
-            pid = int((self.infra.run_dir / "circusd.pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if any(arg.endswith("circusd") for arg in cmdline(pid)) else None
+        pid_file = self.infra.run_dir / "circusd.pid"
+        pid, _ = running_pid(pid_file, lambda args: any(a.endswith("circusd") for a in args))
+        return pid
 
     def start_manager(self, services: Sequence[str] = START_ORDER) -> None:
         """Start circusd in the background with a watcher for each of ``services`` (default:
