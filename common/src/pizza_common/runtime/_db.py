@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, DateTime, Dialect, event
+from sqlalchemy import Connection, DateTime, Dialect, event, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from pizza_common.runtime._group_commit import GroupCommit
+from pizza_common.runtime._sqlite import InlineConnection, connect_inline
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -41,9 +42,17 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    """An async engine on ``url``; SQLite's connections run on the event loop's thread
+    (:mod:`pizza_common.runtime._sqlite`)."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(url, **kwargs)
+
+    async def connect() -> InlineConnection:
+        args, options = engine.dialect.create_connect_args(engine.url)
+        return await connect_inline(*args, **options)
+
+    engine = create_async_engine(url, async_creator=connect, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
@@ -51,13 +60,10 @@ WAL_SWITCH_ATTEMPTS = 100  # 5 s, like the busy timeout
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # busy_timeout waits instead of failing, first: switching a new file to WAL needs a lock
-    # that another instance starting at the same moment may hold. WAL lets readers run
-    # beside the writer.
+    # WAL lets readers run beside the writer. Switching a new file to WAL does not wait on
+    # the busy timeout: instances opening it at the same moment retry here for a while
+    # (once the file is in WAL this is a no-op).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")
-    # Switching a new file to WAL does not wait on the busy timeout: instances opening it
-    # at the same moment retry here for a while (once the file is in WAL this is a no-op).
     for attempt in range(WAL_SWITCH_ATTEMPTS):
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
