@@ -261,12 +261,15 @@ def bench_command(args: argparse.Namespace) -> int:
         raise InfraError(f"--curve takes concurrencies like 1,4,16,64, not {args.curve}") from exc
     if args.seconds <= 0 or args.step_seconds <= 0 or min((args.concurrency, *curve)) < 1:
         raise InfraError("--seconds and --step-seconds must be positive, concurrencies >= 1")
+    if args.warm_up_seconds < 0:
+        raise InfraError("--warm-up-seconds must not be negative")
     return bench.run(
         bench.BenchOptions(
             concurrency=args.concurrency,
             seconds=args.seconds,
             curve=curve,
             step_seconds=args.step_seconds,
+            warm_up_seconds=args.warm_up_seconds,
             kitchens=args.kitchens,
             kafka_records=args.kafka_records,
         )
@@ -399,6 +402,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--seconds", type=float, default=60, help="of the sustained run")
     sub.add_argument("--curve", default="1,4,16,64", help="concurrencies of the short steps")
     sub.add_argument("--step-seconds", type=float, default=10)
+    sub.add_argument(
+        "--warm-up-seconds",
+        type=float,
+        default=60,
+        help="of load before anything is measured (the JVMs compile their hot paths)",
+    )
     sub.add_argument("--kitchens", type=int, default=3)
     sub.add_argument("--kafka-records", type=int, default=200_000)
     sub.add_argument(

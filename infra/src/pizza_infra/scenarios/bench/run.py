@@ -46,6 +46,7 @@ class BenchOptions:
     seconds: float  # of the sustained run
     curve: tuple[int, ...]  # concurrencies of the short steps
     step_seconds: float
+    warm_up_seconds: float  # of load at the sustained concurrency, measured by nothing
     kitchens: int
     kafka_records: int
 
@@ -177,7 +178,16 @@ def run(options: BenchOptions) -> int:
     run_platform("up", env)
     up_s = round(time.monotonic() - began, 1)
     try:
-        run_hey(hey, order_url, body=BODY, concurrency=4, seconds=3)  # connections, caches
+        # A platform runs for days: its figures are those of warm processes. Kafka's JIT
+        # compiles the broker's hot paths under the first minute of load, and until then a
+        # freshly started broker cost up to three times its warm CPU per order.
+        warm_up = max(options.warm_up_seconds, 3)  # at least the connections and caches
+        print(f"Warming up: concurrency {options.concurrency} for {warm_up} s ...", flush=True)
+        before = measure.total(measure.histogram(measure.scrape(delivery_url), DELIVERED))
+        warmed = run_hey(
+            hey, order_url, body=BODY, concurrency=options.concurrency, seconds=warm_up
+        )
+        wait_delivered(delivery_url, before + warmed.ok, timeout_s=max(120.0, warm_up * 2))
         curve = []
         for level in options.curve:
             print(f"Concurrency {level} for {options.step_seconds} s ...", flush=True)
@@ -213,6 +223,7 @@ def run(options: BenchOptions) -> int:
             "cook_seconds": 0,
             "drive_seconds": 0,
             "load_generator": "hey",
+            "load_before_measuring_s": warm_up,
         },
         "platform_up_s": up_s,
         "platform_warm_up_s": warm_up_s,
