@@ -305,7 +305,7 @@ def bearer_guard(token: str) -> Any:
     admin API's static token, used only while tokens of the identity provider are not."""
     expected = f"Bearer {token}".encode()
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         given = connection.headers.get("Authorization", "").encode()
         if not secrets.compare_digest(given, expected):
             raise NotAuthorizedException(

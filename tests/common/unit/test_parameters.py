@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import pytest
 from litestar import Litestar, get
+from litestar.concurrency import sync_to_thread
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.testing import TestClient
@@ -120,3 +121,20 @@ def test_a_typed_path_template_is_refused_when_the_app_is_built() -> None:
 
     with pytest.raises(ImproperlyConfiguredException, match=r"declare \{number:str\}"):
         service_app(title="t", description="d", route_handlers=[lenient], ready_checks={})
+
+
+def test_checking_a_request_does_not_cross_to_a_worker_thread(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Litestar runs a plain function guard in a worker thread: a crossing on every request.
+    crossings: list[str] = []
+
+    def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        crossings.append(getattr(fn, "__qualname__", repr(fn)))
+        return sync_to_thread(fn, *args, **kwargs)
+
+    # Where Litestar's wrapper of plain functions looks the name up.
+    monkeypatch.setattr("litestar.utils.sync.sync_to_thread", counted)
+    assert client.get("/things?limit=2").status_code == 200
+    assert client.get("/things?limit=2.0").status_code == 400
+    assert crossings == []
