@@ -60,7 +60,7 @@ class PlacedOrder:
 class ReadyEncoder(Protocol):
     """How an order.ready becomes the bytes of its record (the Avro codec)."""
 
-    def encode(self, event: OrderReady) -> bytes: ...
+    async def encode_async(self, event: OrderReady) -> bytes: ...
 
 
 @dataclass
@@ -130,7 +130,7 @@ class KitchenService:
         order_id = placed.order.order_id
         self.cooking[order_id] = CurrentOrder(order_id, "publishing", self.clock())
         ready = ticket.ready_event()
-        value = await asyncio.to_thread(self.codec.encode, ready)
+        value = await self.codec.encode_async(ready)
         await outbox.publish(ORDER_READY, key=order_id, value=value)
 
         async def published() -> None:

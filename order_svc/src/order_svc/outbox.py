@@ -122,10 +122,10 @@ class OutboxRelay:
     async def _publish(self, row: OutboxRecord) -> None:
         if row.topic != self._codec.topic:
             raise EventEncodeError(f"the relay has no codec for topic {row.topic}")
-        # In a thread: the first encode asks the schema registry, which may take seconds,
-        # and the event loop must answer customers meanwhile.
+        # The first encode asks the schema registry, which may take seconds: in a thread,
+        # so that the event loop answers customers meanwhile.
         event = from_avro_json(OrderPlaced, row.payload)
-        value = await asyncio.to_thread(self._codec.encode, event)
+        value = await self._codec.encode_async(event)
         # The publish span continues the trace of the request that placed the order;
         # its context travels in the record's headers to the consumers.
         placed_by = extract_headers(list(json.loads(row.trace_context or "{}").items()))

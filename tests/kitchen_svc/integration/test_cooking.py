@@ -27,7 +27,7 @@ from pizza_common.testing import RecordingOutbox, migrated_sqlite, order_placed,
 
 
 class JsonReady:
-    def encode(self, event: OrderReady) -> bytes:
+    async def encode_async(self, event: OrderReady) -> bytes:
         return json.dumps(event.to_record(), default=str).encode()
 
 

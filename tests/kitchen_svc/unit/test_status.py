@@ -19,7 +19,7 @@ SINCE = datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
 
 
 class NoEncoding:
-    def encode(self, _event: object) -> bytes:
+    async def encode_async(self, _event: object) -> bytes:
         raise AssertionError("nothing is published here")
 
 

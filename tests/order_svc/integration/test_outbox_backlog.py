@@ -27,7 +27,7 @@ class _BrokerAway:
 class _AnyCodec:
     topic = "order.placed"
 
-    def encode(self, _event: Any) -> bytes:
+    async def encode_async(self, _event: Any) -> bytes:
         return b"encoded"
 
 

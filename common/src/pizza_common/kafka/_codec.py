@@ -7,7 +7,9 @@ body. Services never register schemas: the contract is registered deliberately w
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -79,6 +81,9 @@ _HEADER_SIZE = 5
 
 E = TypeVar("E", bound=Event)
 
+OffLoop = Callable[..., Awaitable[Any]]
+"""How blocking work runs away from the event loop: ``await off_loop(function, *args)``."""
+
 
 class AvroEventCodec(Generic[E]):
     """Encodes and decodes one event type with the schema of its topic."""
@@ -95,6 +100,25 @@ class AvroEventCodec(Generic[E]):
         )
         self._deserializer = AvroDeserializer(registry)
         self._subject = subject_for(self._topic)
+        # What the registry client has cached: using it again asks nothing over the network.
+        self._encoded_once = False
+        self._decoded_ids: set[int] = set()
+
+    async def encode_async(self, event: E, off_loop: OffLoop = asyncio.to_thread) -> bytes:
+        """:meth:`encode`, in ``off_loop`` only while it may ask the registry (until the
+        first success): after that it is microseconds of CPU, less than a thread crossing."""
+        if self._encoded_once:
+            return self.encode(event)
+        data: bytes = await off_loop(self.encode, event)
+        return data
+
+    async def decode_async(self, data: bytes | None, off_loop: OffLoop = asyncio.to_thread) -> E:
+        """:meth:`decode`, in ``off_loop`` only while the record's schema id has not been
+        decoded before (the registry is asked for it)."""
+        if data and len(data) >= _HEADER_SIZE and _schema_id(data) in self._decoded_ids:
+            return self.decode(data)
+        event: E = await off_loop(self.decode, data)
+        return event
 
     @property
     def topic(self) -> str:
@@ -113,6 +137,7 @@ class AvroEventCodec(Generic[E]):
         except (SerializationError, ValueError, TypeError) as exc:
             raise EventEncodeError(f"cannot encode {type(event).__name__}: {exc}") from exc
         assert data is not None
+        self._encoded_once = True
         return data
 
     def decode(self, data: bytes | None) -> E:
@@ -124,7 +149,7 @@ class AvroEventCodec(Generic[E]):
                 DecodeFailure.NOT_FRAMED,
                 "the value does not start with the Confluent magic byte and a schema id",
             )
-        schema_id = int.from_bytes(data[1:_HEADER_SIZE], "big")
+        schema_id = _schema_id(data)
         try:
             record = self._deserializer(data, self._context)
         except SchemaRegistryError as exc:
@@ -137,6 +162,7 @@ class AvroEventCodec(Generic[E]):
             # Whatever the decoder raised (OverflowError for a timestamp past year 9999,
             # RecursionError, ...), the same bytes fail the same way next time: poison.
             raise EventDecodeError(self._topic, DecodeFailure.MALFORMED, repr(exc)) from exc
+        self._decoded_ids.add(schema_id)  # its schema is cached now, whatever follows
         if not isinstance(record, dict):
             raise EventDecodeError(self._topic, DecodeFailure.INVALID, "the value is not a record")
         # A record of another topic's schema decodes fine but lacks this event's fields.
@@ -153,6 +179,10 @@ class AvroEventCodec(Generic[E]):
                 f"schema id {schema_id} is not registered",
             )
         return EventDecodeError(self._topic, DecodeFailure.REGISTRY_UNAVAILABLE, str(exc))
+
+
+def _schema_id(framed: bytes) -> int:
+    return int.from_bytes(framed[1:_HEADER_SIZE], "big")
 
 
 def _to_record(event: Event, _ctx: SerializationContext | None) -> dict[str, Any]:

@@ -621,7 +621,7 @@ class EventConsumer:
             outbox = record.outbox = BufferedOutbox()
         after_commit: AfterCommit | None = None
         try:
-            event = await self._in_thread(self._codecs[source.topic].decode, message.value())
+            event = await self._codecs[source.topic].decode_async(message.value(), self._in_thread)
         except EventDecodeError as exc:
             if exc.failure is DecodeFailure.REGISTRY_UNAVAILABLE:
                 raise
