@@ -11,17 +11,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 import structlog
 from litestar import Litestar, Router
 from litestar.di import Provide
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from order_svc.admission import Admission
 from order_svc.api import get_order, menu, place_order
 from order_svc.metrics import on_breaker_change
 from order_svc.outbox import OutboxRelay
 from order_svc.payment_client import PaymentClient
+from order_svc.payment_http import payment_http
 from order_svc.recovery import RecoveryWorker
 from order_svc.service import OrderService
 from order_svc.settings import OrderSettings
@@ -75,14 +74,8 @@ class Runtime:
             # One connection per admitted placement, and a few for the recovery worker: an
             # attempt never waits for a connection (that wait would look like payment's).
             connections = settings.admission_limit + 4
-            http = httpx.AsyncClient(
-                base_url=settings.payment_url,
-                limits=httpx.Limits(
-                    max_connections=connections, max_keepalive_connections=connections
-                ),
-            )
+            http = payment_http(settings.payment_url, connections=connections)
             stack.push_async_callback(http.aclose)
-            HTTPXClientInstrumentor.instrument_client(http)  # client spans, traceparent to payment
             tokens = _token_source(settings)
             if tokens is not None:
                 stack.push_async_callback(tokens.aclose)
