@@ -3,12 +3,20 @@ its ticket, so there are no concurrent writers per order."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, text, update
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kitchen_svc.domain import Ticket, TicketStatus
 from kitchen_svc.tables import tickets
 from pizza_common.runtime import SharedTransactions
+
+# Statements built once, their values bound at execution: building one per call cost
+# more than running it. An update sets the columns its parameters name.
+_LOAD = select(tickets).where(tickets.c.order_id == bindparam("b_order_id"))
+_UPDATE = update(tickets).where(tickets.c.order_id == bindparam("b_order_id"))
+_INSERT = insert(tickets)
 
 
 class TicketStore:
@@ -24,9 +32,7 @@ class TicketStore:
 
     async def get(self, order_id: str) -> Ticket | None:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(tickets).where(tickets.c.order_id == order_id))
-            ).first()
+            row = (await connection.execute(_LOAD, {"b_order_id": order_id})).first()
         if row is None:
             return None
         return Ticket(
@@ -45,7 +51,7 @@ class TicketStore:
 
     async def start_cooking(self, ticket: Ticket) -> None:
         """Open the ticket, or take over one left by an instance that stopped mid-cook."""
-        values = {
+        values: dict[str, Any] = {
             "placed_event_id": ticket.placed_event_id,
             "status": ticket.status.value,
             "instance": ticket.instance,
@@ -56,11 +62,9 @@ class TicketStore:
         }
 
         async def upsert(connection: AsyncConnection) -> None:
-            updated = await connection.execute(
-                update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
-            )
+            updated = await connection.execute(_UPDATE, {"b_order_id": ticket.order_id, **values})
             if updated.rowcount == 0:
-                await connection.execute(insert(tickets).values(order_id=ticket.order_id, **values))
+                await connection.execute(_INSERT, {"order_id": ticket.order_id, **values})
 
         await self._writes.write(upsert)
 
@@ -76,9 +80,9 @@ class TicketStore:
         await self._update(ticket, status=ticket.status.value, published_at=ticket.published_at)
 
     async def _update(self, ticket: Ticket, **values: object) -> None:
-        statement = update(tickets).where(tickets.c.order_id == ticket.order_id).values(**values)
+        parameters = {"b_order_id": ticket.order_id, **values}
 
         async def run(connection: AsyncConnection) -> None:
-            await connection.execute(statement)
+            await connection.execute(_UPDATE, parameters)
 
         await self._writes.write(run)
