@@ -100,8 +100,10 @@ class DeliveryService:
     async def move_fleet(self) -> bool:
         """Move every order that moves now one step; True if any did."""
         now = self._clock()
-        orders = await self._store.in_fleet_hands()
-        moves = next_moves(orders, self._drivers, now, lambda: self._drive_time.draw(self._rng))
+        fleet = await self._store.in_fleet_hands()
+        moves = next_moves(
+            fleet.orders, self._drivers, now, lambda: self._drive_time.draw(self._rng)
+        )
         if not moves:
             return False
         # One transaction for the whole step: under load a step moves many orders, and a
@@ -109,11 +111,10 @@ class DeliveryService:
         notified = await self._store.save_moves(
             [(order, message_for(order.status)) for order in moves], now
         )
-        traces = await self._store.trace_contexts([order.order_id for order in moves])
         for order, new in zip(moves, notified, strict=True):
             with span(
                 f"delivery {order.status.value}",
-                parent=extract_headers(traces.get(order.order_id, {})),
+                parent=extract_headers(fleet.trace_of(order.order_id)),
                 attributes={"pizza.order_id": order.order_id, "pizza.driver": order.driver or ""},
             ):
                 self._moved(order, notified=new)
@@ -140,8 +141,8 @@ class DeliveryService:
         self._feed.publish(order)
 
     async def _sleep(self, stopping: asyncio.Event) -> None:
-        orders = await self._store.in_fleet_hands()
-        timeout = seconds_to_wait(orders, self._clock(), IDLE_CHECK_S)
+        fleet = await self._store.in_fleet_hands()
+        timeout = seconds_to_wait(fleet.orders, self._clock(), IDLE_CHECK_S)
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -26,8 +26,14 @@ _FLEET_STATUSES = [
 _ADD_ORDER = insert(orders)
 _SAVE_ORDER = update(orders).where(orders.c.order_id == bindparam("b_order_id"))
 _LOAD_ORDER = select(orders).where(orders.c.order_id == bindparam("b_order_id"))
-# Well below SQLite's limit on bound parameters per statement.
-_IDS_PER_QUERY = 500
+_IN_FLEET_HANDS = select(orders).where(
+    # By the status index: every delivered order stays in the table, and the fleet looks
+    # at every step.
+    orders.c.status.in_(_FLEET_STATUSES),
+    orders.c.delivered_at.is_(None),
+    orders.c.received_at.is_not(None),
+    orders.c.ready_at.is_not(None),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,20 @@ class _EventToApply:
     change: Callable[[TrackedOrder | None], TrackedOrder]
     now: datetime
     trace_context: str  # the W3C headers of the event's span, taken where it is handled
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """The orders the fleet works on, read in one go with their trace contexts."""
+
+    orders: list[TrackedOrder]
+    _traces: dict[str, str | None]
+
+    def trace_of(self, order_id: str) -> dict[str, str]:
+        """The W3C headers of the order's trace, as stored by ``apply_event``."""
+        stored = self._traces.get(order_id)
+        headers: dict[str, str] = json.loads(stored) if stored else {}
+        return headers
 
 
 class DeliveryStore:
@@ -84,36 +104,34 @@ class DeliveryStore:
         rows = [{**_columns(order), "updated_at": now} for order, _ in moves]
         for row in rows:
             row["b_order_id"] = row.pop("order_id")
+        sent = [
+            {
+                "order_id": order.order_id,
+                "kind": message.kind.value,
+                "message_de": message.de,
+                "message_en": message.en,
+                "sent_at": now,
+            }
+            for order, message in moves
+            if message is not None
+        ]
         async with self._engine.begin() as connection:
             await connection.execute(_SAVE_ORDER, rows)
-            return [
-                message is not None
-                and await _insert_ignoring_duplicates(
-                    connection,
-                    notifications,
-                    {
-                        "order_id": order.order_id,
-                        "kind": message.kind.value,
-                        "message_de": message.de,
-                        "message_en": message.en,
-                        "sent_at": now,
-                    },
+            new: set[tuple[str, str]] = set()
+            if sent:
+                # One statement for the step's notifications; it returns those it added
+                # (a notification sent before is kept, and not sent again).
+                added = await connection.execute(
+                    _insert_if_absent(connection.dialect.name, notifications).returning(
+                        notifications.c.order_id, notifications.c.kind
+                    ),
+                    sent,
                 )
-                for order, message in moves
-            ]
-
-    async def trace_contexts(self, order_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """The W3C headers of each order's trace, as stored by :meth:`apply_event`."""
-        found: dict[str, dict[str, str]] = {}
-        async with self._engine.connect() as connection:
-            for start in range(0, len(order_ids), _IDS_PER_QUERY):
-                chunk = order_ids[start : start + _IDS_PER_QUERY]
-                query = select(orders.c.order_id, orders.c.trace_context).where(
-                    orders.c.order_id.in_(chunk)
-                )
-                for order_id, stored in await connection.execute(query):
-                    found[order_id] = json.loads(stored) if stored else {}
-        return found
+                new = {(order_id, kind) for order_id, kind in added}
+        return [
+            message is not None and (order.order_id, message.kind.value) in new
+            for order, message in moves
+        ]
 
     async def get(self, order_id: str) -> TrackedOrder | None:
         async with self._engine.connect() as connection:
@@ -126,18 +144,14 @@ class DeliveryStore:
         async with self._engine.connect() as connection:
             return [_order(row) for row in await connection.execute(query)]
 
-    async def in_fleet_hands(self) -> list[TrackedOrder]:
-        """Orders the fleet works on: cooked, with an address, not yet delivered."""
-        query = select(orders).where(
-            # By the status index: every delivered order stays in the table, and the
-            # fleet looks at every step.
-            orders.c.status.in_(_FLEET_STATUSES),
-            orders.c.delivered_at.is_(None),
-            orders.c.received_at.is_not(None),
-            orders.c.ready_at.is_not(None),
-        )
+    async def in_fleet_hands(self) -> Fleet:
+        """Orders the fleet works on (cooked, with an address, not yet delivered), and
+        where each one's trace goes on."""
         async with self._engine.connect() as connection:
-            return [_order(row) for row in await connection.execute(query)]
+            rows = (await connection.execute(_IN_FLEET_HANDS)).all()
+        return Fleet(
+            [_order(row) for row in rows], {row.order_id: row.trace_context for row in rows}
+        )
 
     async def notifications_of(self, order_id: str) -> list[SentNotification]:
         query = (

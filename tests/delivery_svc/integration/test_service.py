@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from opentelemetry import context, trace
 from sqlalchemy.exc import OperationalError
 
 from delivery_svc.app import MIGRATIONS
@@ -47,6 +49,18 @@ def _service(store: DeliveryStore, clock: FakeClock, drive: str = "30") -> Deliv
         rng=random.Random(1),
         clock=clock,
     )
+
+
+@contextlib.contextmanager
+def _inside_trace(trace_id: int) -> Iterator[None]:
+    parent = trace.SpanContext(
+        trace_id=trace_id, span_id=1, is_remote=True, trace_flags=trace.TraceFlags(1)
+    )
+    token = context.attach(trace.set_span_in_context(trace.NonRecordingSpan(parent)))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 async def _handle(handler: EventHandler, topic: str, event: object) -> None:
@@ -192,19 +206,26 @@ async def test_one_fleet_step_moves_many_orders_in_one_go(store: DeliveryStore) 
         store, StatusFeed(), ["driver-1", "driver-2"], SecondsRange.parse("0"), clock=clock
     )
     placed = [order_placed() for _ in range(3)]
-    for event in placed:
-        await service.apply_event(event, ORDER_PLACED)
-        await service.apply_event(order_ready(event), ORDER_READY)
+    for number, event in enumerate(placed, start=1):
+        # Each order's events are handled inside its trace; the fleet's steps continue it.
+        with _inside_trace(number):
+            await service.apply_event(event, ORDER_PLACED)
+            await service.apply_event(order_ready(event), ORDER_READY)
+    fleet = await store.in_fleet_hands()
+    assert {o.order_id for o in fleet.orders} == {e.order_id for e in placed}
+    for number, event in enumerate(placed, start=1):
+        assert fleet.trace_of(event.order_id)["traceparent"].startswith(f"00-{number:032x}-")
+    assert fleet.trace_of("not-in-the-fleet") == {}
 
     assert await service.move_fleet()  # two drivers: two of the three are assigned
-    drivers = {o.order_id: o.driver for o in await store.in_fleet_hands()}
+    drivers = {o.order_id: o.driver for o in (await store.in_fleet_hands()).orders}
     assert sorted(d for d in drivers.values() if d) == ["driver-1", "driver-2"]
     steps = 1
     while await service.move_fleet():
         steps += 1
     # assign two, set off both, deliver both and assign the third, set off, deliver
     assert steps == 5
-    assert await store.in_fleet_hands() == []
+    assert (await store.in_fleet_hands()).orders == []
     for event in placed:
         kinds = [n.kind for n in await service.notifications(event.order_id)]
         assert kinds == [DeliveryStatus.ON_THE_WAY, DeliveryStatus.DELIVERED]
@@ -215,10 +236,17 @@ async def test_one_fleet_step_moves_many_orders_in_one_go(store: DeliveryStore) 
         [(o, message_for(DeliveryStatus.DELIVERED)) for o in delivered], clock.now
     )
     assert again == [False, False, False]
-    assert await store.trace_contexts([]) == {}
-    assert set(await store.trace_contexts([e.order_id for e in placed])) == {
-        e.order_id for e in placed
-    }
+    # A step whose moves are partly new sends only the new notifications.
+    first = delivered[0]
+    mixed = await store.save_moves(
+        [
+            (first, message_for(DeliveryStatus.DELIVERED)),
+            (first, message_for(DeliveryStatus.DRIVER_ASSIGNED)),
+            (replace(first, order_id="o-new"), message_for(DeliveryStatus.DELIVERED)),
+        ],
+        clock.now,
+    )
+    assert mixed == [False, False, True]
 
 
 async def test_events_handled_side_by_side_share_transactions_and_apply_once_each(
