@@ -277,6 +277,31 @@ async def test_records_read_ahead_while_all_handlers_are_busy_are_handled_once_e
     assert _outputs(kafka_settings, topics.output, ids) == dict.fromkeys(ids, 1)
 
 
+async def test_records_fetched_together_start_after_one_thread_crossing(
+    kafka_settings: KafkaSettings, registry: SchemaRegistryClient, topics: Topics
+) -> None:
+    ids = _feed(kafka_settings, registry, topics.source, [0] * 4)
+    handler = Kitchenette(topics.output)
+    consumer = _consumer(kafka_settings, registry, topics, f"test-{uuid.uuid4()}", handler)
+    # Each crossing to the client's thread that brought a record: read one by one, four.
+    fetched: list[Message] = []
+    fetch = consumer._fetch
+
+    async def counting(client: Consumer) -> Message | None:
+        message = await fetch(client)
+        if message is not None:
+            fetched.append(message)
+        return message
+
+    consumer._fetch = counting  # type: ignore[method-assign, assignment]
+    async with _running(consumer):
+        await _eventually(lambda: handler.in_flight == set(ids), "all four in flight")
+        handler.release.set()
+    # Records that came in one fetch response, and crossed in one or two calls.
+    assert 1 <= len(fetched) <= 2
+    assert sorted(handler.started) == sorted(ids)
+
+
 async def test_records_of_different_partitions_run_four_at_once_never_more(
     kafka_settings: KafkaSettings, registry: SchemaRegistryClient, topics: Topics
 ) -> None:

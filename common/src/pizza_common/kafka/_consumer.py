@@ -217,8 +217,9 @@ class EventConsumer:
         # key is in flight waits, paused, until that key's record is settled.
         self._keys_in_flight: dict[tuple[str, bytes], _Record] = {}
         self._held: dict[tuple[str, int], tuple[str, bytes]] = {}
-        # Records polled while every handler was busy, in the order polled: started before
-        # anything is polled again (so each partition's order holds). Never committed past.
+        # Records polled but not started yet, in the order polled: read in one go with
+        # the one before them, or while every handler was busy. Started before anything
+        # is polled again (so each partition's order holds). Never committed past.
         self._ahead: deque[Message] = deque()
         self._timeout_s = settings.kafka_call_timeout_s
         self._grace_s = settings.kafka_stuck_grace_s
@@ -337,7 +338,7 @@ class EventConsumer:
                 continue
             self._resume_paused(consumer)
             self._release_held(consumer)
-            message = self._next_ahead() or await self._poll(consumer, self._options.poll_timeout_s)
+            message = self._next_ahead() or await self._fetch(consumer)
             if self._broker_lost and (self._broker_back or message is not None):
                 # Clients that lived through a broker outage can hang for good in a
                 # transaction step (librdkafka ignores its timeout there): once the
@@ -392,6 +393,40 @@ class EventConsumer:
             "poll", consumer.poll, timeout_s, timeout_s=timeout_s + self._timeout_s
         )
         return message
+
+    async def _fetch(self, consumer: Consumer) -> Message | None:
+        """The next record, and beside it what the client has fetched already, up to one
+        record per free handler, kept ahead: one thread crossing for a batch.
+
+        Polled one by one (``poll(0)`` returns at once): each poll may serve a rebalance,
+        and a revoke drops the records kept ahead of its partitions, as it does between
+        two crossings. ``consume(n)`` would wait for ``n`` records, or return records of a
+        partition revoked within the same call.
+        """
+        free = self._options.max_in_flight - len(self._records)
+        timeout_s = self._options.poll_timeout_s
+
+        def poll_batch() -> Message | None:
+            first: Message | None = consumer.poll(timeout_s)
+            if first is None or first.error() is not None or free <= 1:
+                return first
+            with self._lock:
+                self._ahead.append(first)
+            for _ in range(free - 1):
+                message = consumer.poll(0)
+                if message is None:
+                    break
+                if message.error() is not None:
+                    log.warning("consumer error", error=str(message.error()))
+                    continue
+                with self._lock:
+                    self._ahead.append(message)
+            return None
+
+        message: Message | None = await self._call(
+            "poll", poll_batch, timeout_s=timeout_s + self._timeout_s
+        )
+        return message or self._next_ahead()
 
     async def _close(self, consumer: Consumer, producer: Producer | None) -> None:
         """Close both clients, but never wait long: a broker out of reach must not hold
