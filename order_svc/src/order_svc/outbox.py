@@ -4,6 +4,11 @@ An event is marked published only after the broker acknowledged it (idempotent
 producer, ``acks=all``). If Kafka is down the rows wait; if order_svc dies between
 commit and publish, the next start publishes them. A crash between the broker's ack
 and marking the row can publish an event twice: consumers drop duplicates by event_id.
+
+The row is the truth; an event this process committed moments ago is also handed to the
+relay (:meth:`OutboxRelay.wake`) and published as it is, without reading its payload back
+(Avro's JSON encoding, which fastavro decodes in pure Python). Any other row (committed
+before a restart, or beyond ``FRESH_EVENTS`` waiting) is read back from its payload.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ log = structlog.get_logger(__name__)
 IDLE_WAIT_S = 1.0
 MAX_BACKOFF_S = 10.0
 BACKLOG_EVERY_S = 1.0
+FRESH_EVENTS = 1000
+"""Committed events kept for the relay at most; the oldest is read back from its row."""
 
 
 class OutboxRelay:
@@ -45,9 +52,15 @@ class OutboxRelay:
         self._batch = batch
         self._wake = asyncio.Event()
         self._failures = 0
+        self._fresh: dict[str, OrderPlaced] = {}  # by event_id, oldest first
 
-    def wake(self) -> None:
-        """A new event was committed: publish now instead of at the next poll."""
+    def wake(self, event: OrderPlaced | None = None) -> None:
+        """A new event was committed: publish now instead of at the next poll; the event
+        itself, if given, is published as it is (its row's payload holds the same)."""
+        if event is not None:
+            self._fresh[event.event_id] = event
+            if len(self._fresh) > FRESH_EVENTS:
+                del self._fresh[next(iter(self._fresh))]
         self._wake.set()
 
     async def run(self) -> None:
@@ -124,7 +137,7 @@ class OutboxRelay:
             raise EventEncodeError(f"the relay has no codec for topic {row.topic}")
         # The first encode asks the schema registry, which may take seconds: in a thread,
         # so that the event loop answers customers meanwhile.
-        event = from_avro_json(OrderPlaced, row.payload)
+        event = self._fresh.pop(row.event_id, None) or from_avro_json(OrderPlaced, row.payload)
         value = await self._codec.encode_async(event)
         # The publish span continues the trace of the request that placed the order;
         # its context travels in the record's headers to the consumers.

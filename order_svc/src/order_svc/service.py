@@ -87,7 +87,7 @@ class OrderService:
         budget_s: float,
         reserve_s: float,
         accept_within_s: float,
-        on_event: Callable[[], None],
+        on_event: Callable[[OrderPlaced], None],
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
@@ -227,7 +227,7 @@ class OrderService:
         done, now = await self._change(accepted, event=event)
         if not done:
             return _as_placement(now)
-        self._on_event()
+        self._on_event(event)
         ORDERS.labels("accepted").inc()
         return Placement("accepted", now, event=EventState(event.event_id, published_at=None))
 
@@ -264,7 +264,7 @@ class OrderService:
         settled = settle(order, action, self._now(), why=why)
         done = await self._save(settled.order, event=settled.event)
         if done and settled.event is not None:
-            self._on_event()
+            self._on_event(settled.event)
         if done:
             SAGA_SETTLED.labels(settled.how).inc()
             log.info("order settled by recovery", order_id=order.order_id, how=settled.how)
