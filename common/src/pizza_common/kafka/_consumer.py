@@ -734,10 +734,12 @@ class EventConsumer:
         outputs: list[Output],
         offsets: list[TopicPartition],
     ) -> None:
-        metadata = consumer.consumer_group_metadata()
         timeout = self._timeout_s
 
         def commit_transaction() -> None:
+            # The group's metadata is taken on the clients' thread too: on the event loop
+            # it waited, holding the GIL, for a lock the client's own threads hold.
+            metadata = consumer.consumer_group_metadata()
             producer.begin_transaction()
             produce_all(producer, outputs)
             producer.send_offsets_to_transaction(offsets, metadata, timeout)
