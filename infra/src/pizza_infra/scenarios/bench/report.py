@@ -66,6 +66,14 @@ def lines(report: dict[str, Any]) -> list[str]:
             for p in sorted(report["curve"], key=lambda point: point["concurrency"])
         ),
     ]
+    if "cpu_ms_per_request" in floor:
+        out.append(f"HTTP floor: {floor['cpu_ms_per_request']:.3f} ms of server CPU per request")
+    if report.get("layers_us"):
+        costs = report["layers_us"].items()
+        out.append(
+            "CPU per call, each layer alone: "
+            + ", ".join(f"{k.removesuffix('_us')} {v:.1f} µs" for k, v in costs)
+        )
     producer = ceiling.get("producer_records_per_s")
     if producer:
         out.append(

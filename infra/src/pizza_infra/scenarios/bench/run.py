@@ -30,7 +30,7 @@ from pizza_infra.config import HOST, REPO_ROOT, InfraError, InfraSettings
 from pizza_infra.kafka_access import admin_config
 from pizza_infra.scenarios.bench import measure, report
 from pizza_infra.scenarios.bench.ceiling import kafka_ceiling
-from pizza_infra.scenarios.bench.loadgen import LoadStats, hey_binary, run_hey
+from pizza_infra.scenarios.bench.loadgen import hey_binary, run_hey
 from pizza_infra.servers.process import connect
 from pizza_infra.supervisor.services import shifted_platform_env
 
@@ -58,8 +58,9 @@ def run_platform(command: str, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
-def floor(hey: Path, options: BenchOptions) -> LoadStats:
-    """The bare endpoint under the sustained run's concurrency, for a step's length."""
+def floor(hey: Path, options: BenchOptions) -> dict[str, Any]:
+    """The bare endpoint under the sustained run's concurrency, for a step's length, and
+    the CPU its server spent per request."""
     server = subprocess.Popen(
         [sys.executable, "-m", "pizza_infra.scenarios.bench.floor", str(FLOOR_PORT)]
     )
@@ -72,12 +73,25 @@ def floor(hey: Path, options: BenchOptions) -> LoadStats:
         sock.close()
         url = f"http://{HOST}:{FLOOR_PORT}/orders"
         run_hey(hey, url, body=BODY, concurrency=4, seconds=2)  # warm-up
-        return run_hey(
+        cpu_before = measure.cpu_seconds(server.pid)
+        stats = run_hey(
             hey, url, body=BODY, concurrency=options.concurrency, seconds=options.step_seconds
         )
+        spent_ms = (measure.cpu_seconds(server.pid) - cpu_before) * 1000
+        return {**stats.summary(), "cpu_ms_per_request": round(spent_ms / max(1, stats.ok), 3)}
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def layers() -> dict[str, float]:
+    """The CPU per call of each layer (:mod:`.layers`), in a process of its own."""
+    found = subprocess.run(
+        [sys.executable, "-m", "pizza_infra.scenarios.bench.layers"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    costs: dict[str, float] = json.loads(found.stdout.splitlines()[-1])
+    return costs
 
 
 class LagSampler(threading.Thread):
@@ -161,6 +175,8 @@ def run(options: BenchOptions) -> int:
     hey = hey_binary(InfraSettings())
     print(f"The HTTP floor, concurrency {options.concurrency} ...", flush=True)
     floor_stats = floor(hey, options)
+    print("What one call of each layer costs, measured alone ...", flush=True)
+    layer_costs = layers()
     env = {
         **os.environ,
         **shifted_platform_env(OFFSET, str(platform_dir), cache),
@@ -230,7 +246,8 @@ def run(options: BenchOptions) -> int:
         },
         "platform_up_s": up_s,
         "platform_warm_up_s": warm_up_s,
-        "floor": floor_stats.summary(),
+        "floor": floor_stats,
+        "layers_us": layer_costs,
         "curve": curve,
         "sustained": main,
         "rss_mib": main.pop("rss_mib"),
