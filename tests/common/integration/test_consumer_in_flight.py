@@ -38,6 +38,7 @@ from tests.kafka_helpers import consume_until
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 6
+IDLE_POLL_S = 15.0
 OUTPUT_MAX_BYTES = 4096
 """The output topic refuses larger records: a way to make a transaction fail at the broker."""
 
@@ -153,6 +154,7 @@ def _consumer(
     *,
     transactional_id: str | None = None,
     instance: str = "test-consumer",
+    poll_timeout_s: float = 0.5,
 ) -> EventConsumer:
     options = ConsumerOptions(
         group_id=group,
@@ -161,6 +163,7 @@ def _consumer(
         transactional_id=transactional_id,
         retry_pause_s=0.2,
         max_in_flight=4,
+        poll_timeout_s=poll_timeout_s,
     )
     codecs = {topics.source: AvroEventCodec(registry, OrderPlaced)}
     return EventConsumer(settings, options, codecs, handler.handle)
@@ -197,14 +200,18 @@ def _committed(settings: KafkaSettings, group: str, topic: str) -> dict[int, int
 
 
 async def _until_committed(
-    settings: KafkaSettings, group: str, topic: str, expected: dict[int, int]
+    settings: KafkaSettings,
+    group: str,
+    topic: str,
+    expected: dict[int, int],
+    timeout_s: float = 60,
 ) -> None:
     """Until the group's committed offsets are ``expected`` (partitions not named: none).
 
     Read in a thread: the event loop must stay free for the consumer under test, whose
     open transaction holds the group's offsets unstable until it ends."""
     wanted = {**dict.fromkeys(range(PARTITIONS), -1), **expected}
-    deadline = asyncio.get_running_loop().time() + 60
+    deadline = asyncio.get_running_loop().time() + timeout_s
     seen: dict[int, int] = {}
     while asyncio.get_running_loop().time() < deadline:
         with contextlib.suppress(KafkaException):  # unstable while a transaction is open
@@ -300,6 +307,38 @@ async def test_records_fetched_together_start_after_one_thread_crossing(
     # Records that came in one fetch response, and crossed in one or two calls.
     assert 1 <= len(fetched) <= 2
     assert sorted(handler.started) == sorted(ids)
+
+
+@pytest.mark.parametrize("transactional", [False, True], ids=["plain", "transactional"])
+async def test_a_commit_does_not_wait_for_a_long_poll_to_end(
+    kafka_settings: KafkaSettings,
+    registry: SchemaRegistryClient,
+    topics: Topics,
+    transactional: bool,
+) -> None:
+    # The client lets one thread in at a time, so a commit (and the group's metadata a
+    # transaction needs) waits for the poll under way. An idle poll may be long; while a
+    # record is in flight, polls are short and give way to the calls that wait.
+    ids = _feed(kafka_settings, registry, topics.source, [0, 1])
+    handler = Kitchenette(topics.output, gates={i: asyncio.Event() for i in ids})
+    group = f"test-{uuid.uuid4()}"
+    consumer = _consumer(
+        kafka_settings,
+        registry,
+        topics,
+        group,
+        handler,
+        transactional_id=f"test-{uuid.uuid4()}" if transactional else None,
+        poll_timeout_s=IDLE_POLL_S,
+    )
+    async with _running(consumer):  # its stop waits for the last (idle) poll
+        await _eventually(lambda: handler.in_flight == set(ids), "both in flight")
+        for done, committed in ((ids[0], {0: 1}), (ids[1], {0: 1, 1: 1})):
+            handler.gates[done].set()
+            # Long before the idle poll would end, which the commit waited for once.
+            await _until_committed(
+                kafka_settings, group, topics.source, committed, timeout_s=IDLE_POLL_S / 3
+            )
 
 
 async def test_records_of_different_partitions_run_four_at_once_never_more(

@@ -115,6 +115,8 @@ class ConsumerOptions:
     transactional_id: str | None = None
     retry_pause_s: float = 1.0
     poll_timeout_s: float = 0.5
+    # While records are in flight: their commits wait for the poll to end (below).
+    busy_poll_timeout_s: float = 0.02
     # How long a handler runs before the loop polls beside it (rebalances, heartbeats).
     keepalive_s: float = 1.0
     # How many records are handled at once (the kitchen's ovens); committed in order.
@@ -203,6 +205,11 @@ class EventConsumer:
         self._records: set[_Record] = set()
         self._ledger: OffsetLedger[_Record] = OffsetLedger()
         self._commit_lock = asyncio.Lock()
+        # The client lets one thread in at a time: a commit (or any call but a poll) waits
+        # for the poll under way to end. Calls waiting go first; polls wait for them.
+        self._calls_waiting = 0
+        self._no_calls_waiting = asyncio.Event()
+        self._no_calls_waiting.set()
         # Per record in flight: one call at a time (decode, commit), and the poll beside.
         self._threads = ThreadPoolExecutor(
             max_workers=options.max_in_flight + 2, thread_name_prefix="kafka-consumer"
@@ -374,11 +381,21 @@ class EventConsumer:
     ) -> T:
         """A blocking client call in a worker thread, under the watchdog's eye."""
         limit = (self._timeout_s if timeout_s is None else timeout_s) + self._grace_s
+        polling = name == "poll"
+        if polling:
+            await self._no_calls_waiting.wait()
+        else:
+            self._calls_waiting += 1
+            self._no_calls_waiting.clear()
         token = self._watchdog.enter(name, limit)
         try:
             return await self._in_thread(function, *args)
         finally:
             self._watchdog.leave(token)
+            if not polling:
+                self._calls_waiting -= 1
+                if not self._calls_waiting:
+                    self._no_calls_waiting.set()
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function`` in the consumer's own threads: a poll blocked in a revoke (that
@@ -404,7 +421,10 @@ class EventConsumer:
         partition revoked within the same call.
         """
         free = self._options.max_in_flight - len(self._records)
-        timeout_s = self._options.poll_timeout_s
+        # Records in flight will want their commit soon, and a commit waits for this poll.
+        timeout_s = (
+            self._options.busy_poll_timeout_s if self._records else self._options.poll_timeout_s
+        )
 
         def poll_batch() -> Message | None:
             first: Message | None = consumer.poll(timeout_s)
