@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import fastavro
@@ -27,16 +26,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from sqlalchemy import Column, MetaData, String, Table, insert
 
-from pizza_common.contracts import (
-    ORDER_PLACED,
-    Address,
-    Customer,
-    OrderItem,
-    OrderPlaced,
-    PizzaSize,
-    load_schema_text,
-)
+from pizza_common.contracts import ORDER_PLACED, OrderPlaced, load_schema_text
 from pizza_common.runtime import configure_logging, make_engine
+from pizza_infra.scenarios.bench.kitchens import bench_order
 
 ROWS_PER_BATCH = 16  # as many records as a delivery instance starts together
 
@@ -111,23 +103,11 @@ def span_us(calls: int = 20_000, exporter: _EncodeOnly | None = None) -> float:
     return spent / calls * 1e6
 
 
-def sample_event() -> OrderPlaced:
-    return OrderPlaced(
-        order_id="0d7f9a52-7c1e-4a39-9b8e-2f0a1c3d4e5f",
-        customer=Customer("Ada Lovelace", "+49 30 1234567", "ada@example.org"),
-        delivery_address=Address("Hauptstraße 1", "10115", "Berlin", "2nd floor"),
-        items=(OrderItem("margherita", "Margherita", PizzaSize.LARGE, 2, Decimal("10.50")),),
-        total=Decimal("21.00"),
-        currency="EUR",
-        payment_id="pay-1",
-    )
-
-
 def avro_us(calls: int = 20_000) -> float:
     """One order.placed event to Avro bytes and back to an event (what the codecs do
     once the schema is known)."""
     schema = fastavro.parse_schema(json.loads(load_schema_text(ORDER_PLACED)))
-    event = sample_event()
+    event = bench_order()
 
     def round_trip() -> None:
         out = io.BytesIO()
